@@ -1,0 +1,47 @@
+import type { RouteDecision } from '../../../shared/types';
+
+/** Ollama endpoints the router distinguishes; OpenAI-compatible ones map onto these. */
+export type Endpoint = 'chat' | 'generate' | 'embed' | 'embeddings' | 'show';
+
+export type RouteRequest = {
+  endpoint: Endpoint;
+  /** The model name exactly as the client sent it. */
+  model: string;
+  /** 1 (lowest) to 10; default 5. */
+  priority?: number;
+  /** Node ids already tried for this request. */
+  exclude?: string[];
+  /** The request's `options` (num_ctx, num_gpu, ...), read only for scoring. */
+  options?: Record<string, unknown>;
+  attempt?: number;
+};
+
+export type NodeTarget = { id: string; name: string; url: string };
+
+export type RequestResult = {
+  ok: boolean;
+  latencyMs: number;
+  ttftMs?: number;
+  status?: number;
+  error?: string;
+  cancelled?: boolean;
+  evalCount?: number;
+  evalDurationNs?: number;
+};
+
+/** A claimed slot on a node; `finish` must be called exactly once, in a `finally`. */
+export type RouteLease = {
+  node: NodeTarget;
+  decision: RouteDecision;
+  finish(result: RequestResult): void;
+};
+
+export type RouteOutcome =
+  | { kind: 'routed'; lease: RouteLease }
+  | { kind: 'not_found'; message: string }
+  | { kind: 'unavailable'; message: string };
+
+/** What the gateway and the agents both use to pick a node. */
+export interface RouterPort {
+  route(request: RouteRequest): RouteOutcome;
+}
