@@ -1,0 +1,3 @@
+export { startEmbeddedNode, EMBEDDED_OLLAMA_VERSION, type EmbeddedNode, type EmbeddedNodeOptions } from './server';
+export { DEFAULT_NUM_CTX } from './context';
+export { parseKeepAlive, DEFAULT_KEEP_ALIVE_MS } from './keep-alive';

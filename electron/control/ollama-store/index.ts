@@ -1,0 +1,2 @@
+export * from './model-name';
+export * from './store';
