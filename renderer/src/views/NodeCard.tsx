@@ -1,0 +1,104 @@
+import { useState } from 'react';
+import type { NodeView } from '../../../shared/types';
+import { formatBytes, formatMs } from '../lib/format';
+import { useApp } from '../store/context';
+import { PlacementBar } from './PlacementBar';
+
+export function NodeCard({ node }: { node: NodeView }) {
+  const removeNode = useApp((state) => state.removeNode);
+  const checkNode = useApp((state) => state.checkNode);
+  const [checking, setChecking] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const remove = async () => {
+    const result = await removeNode(node.id);
+    if (!result.ok) {
+      setError(result.error.message);
+      setConfirming(false);
+    }
+  };
+
+  const check = async () => {
+    setChecking(true);
+    const result = await checkNode(node.id);
+    setChecking(false);
+    setError(result.ok ? null : result.error.message);
+  };
+
+  return (
+    <article className="card node" data-testid="node-card" data-node-id={node.id} aria-label={`Node ${node.name}`}>
+      <header className="node-header">
+        <h3>{node.name}</h3>
+        <span className={`health health-${node.health}`} data-testid="node-health">
+          {node.health}
+        </span>
+      </header>
+      <dl className="facts">
+        <dt>URL</dt>
+        <dd data-testid="node-url">{node.url}</dd>
+        <dt>Kind</dt>
+        <dd>{node.kind}</dd>
+        <dt>Version</dt>
+        <dd data-testid="node-version">{node.version ?? 'unknown'}</dd>
+        <dt>In flight</dt>
+        <dd>{node.inFlight}</dd>
+        <dt>Latency</dt>
+        <dd>{formatMs(node.ewmaLatencyMs)}</dd>
+      </dl>
+      {node.lastError && <p className="error">Last error: {node.lastError}</p>}
+      {node.problems.length > 0 && (
+        <ul className="problems" data-testid="node-problems">
+          {node.problems.map((problem) => (
+            <li key={problem.kind}>{problem.message}</li>
+          ))}
+        </ul>
+      )}
+      <h4>Models</h4>
+      {node.models.length === 0 ? (
+        <p className="muted">No models reported.</p>
+      ) : (
+        <ul className="models" data-testid="node-models">
+          {node.models.map((model) => (
+            <li key={model.digest || model.name}>
+              {model.name} <span className="muted">{formatBytes(model.sizeBytes)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      <h4>Loaded</h4>
+      {node.loaded.length === 0 ? (
+        <p className="muted">Nothing loaded.</p>
+      ) : (
+        node.loaded.map((model) => <PlacementBar key={model.digest || model.name} model={model} />)
+      )}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      <div className="actions">
+        {confirming ? (
+          <div role="group" aria-label={`Confirm removing ${node.name}`} className="confirm">
+            <span>Remove {node.name}?</span>
+            <button type="button" className="danger" data-testid="node-remove-confirm" onClick={remove} autoFocus>
+              Remove
+            </button>
+            <button type="button" data-testid="node-remove-cancel" onClick={() => setConfirming(false)}>
+              Keep
+            </button>
+          </div>
+        ) : (
+          <>
+            <button type="button" data-testid="node-check" onClick={check} disabled={checking}>
+              {checking ? 'Checking…' : 'Check now'}
+            </button>
+            <button type="button" data-testid="node-remove" onClick={() => setConfirming(true)}>
+              Remove…
+            </button>
+          </>
+        )}
+      </div>
+    </article>
+  );
+}
