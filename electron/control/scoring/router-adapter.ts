@@ -1,0 +1,97 @@
+import type { RankFunction, Ranking, RankedCandidate, LoadFit } from '../router/score';
+import { sameModel } from '../ollama-store/model-name';
+import type { TaskType } from '../analysis/task-type';
+import type { BreakerBoard } from '../breaker/breaker-board';
+import type { LearningStore } from '../learning/learning-store';
+import type { ScoringCandidate, ScoringRequest, Strategy } from './candidate';
+import { optionsMatch } from './intelligent';
+import { createStrategyState, rankCandidates } from './rank';
+import type { RandomSource } from './seeded-random';
+
+export type ClosedLoopRankOptions = {
+  strategy: () => Strategy;
+  learning?: LearningStore;
+  breakers?: BreakerBoard;
+  /** Generation slots of a node (OLLAMA_NUM_PARALLEL); 1 when unknown. */
+  parallelOf?: (nodeId: string) => number | undefined;
+  /** GPU memory of a node in bytes, from user settings, when known. */
+  gpuVramOf?: (nodeId: string) => number | undefined;
+  random?: RandomSource;
+  /** Task type and output length assumed because router v1's ScoreRequest carries neither. */
+  taskType?: TaskType;
+  expectedOutputTokens?: number;
+  priority?: number;
+};
+
+/**
+ * Adapts the closed-loop scoring to router v1's `RankFunction` hook (`router.rank = ...`).
+ * Router v1's request carries only the model and options, so priority, task type and output
+ * length come from these options.
+ * NOTE: router v1 builds RouteDecision.factors from its own fields, so the per-factor
+ * contributions computed here reach the trace only through each candidate's `reason` text.
+ */
+export function createClosedLoopRank(options: ClosedLoopRankOptions): RankFunction {
+  const state = createStrategyState();
+  const random = options.random ?? Math.random;
+  return (nodes, request, exclude) => {
+    const ranking: Ranking = { ranked: [], unavailable: [], lacking: [] };
+    const candidates: ScoringCandidate[] = [];
+    const scoringRequest: ScoringRequest = {
+      priority: options.priority ?? 5,
+      prefersGpu: true,
+      expectedOutputTokens: options.expectedOutputTokens ?? 256,
+      numCtx: typeof request.options?.num_ctx === 'number' ? request.options.num_ctx : undefined,
+      numGpu: typeof request.options?.num_gpu === 'number' ? request.options.num_gpu : undefined,
+    };
+
+    for (const node of nodes) {
+      const pulled = node.models.find((m) => sameModel(m.name, request.model));
+      if (!pulled) {
+        ranking.lacking.push({ id: node.id, name: node.name });
+        continue;
+      }
+      if (exclude.has(node.id)) {
+        ranking.unavailable.push({ id: node.id, name: node.name, reason: 'already tried for this request' });
+        continue;
+      }
+      const copy = node.loaded.find((m) => sameModel(m.name, request.model));
+      const vram = options.gpuVramOf?.(node.id);
+      const usedVram = node.loaded.reduce((sum, m) => sum + m.sizeVramBytes, 0);
+      const learned = options.learning?.get(node.id, request.model, options.taskType ?? 'chat');
+      candidates.push({
+        nodeId: node.id,
+        nodeName: node.name,
+        healthy: node.health === 'up' || node.health === 'degraded',
+        hasModel: true,
+        loaded: copy ? { placement: copy.placement, gpuShare: copy.sizeBytes > 0 ? copy.sizeVramBytes / copy.sizeBytes : 0, contextLength: copy.contextLength } : null,
+        ...(vram !== undefined ? { freeVramBytes: Math.max(0, vram - usedVram) } : {}),
+        modelSizeBytes: pulled.sizeBytes,
+        inFlight: node.inFlight,
+        parallel: options.parallelOf?.(node.id) ?? 1,
+        ...(learned ? { stats: { ttftMs: learned.ttftMs, tokensPerSec: learned.tokensPerSec, successRate: learned.successRate, latencyMs: learned.latencyMs, samples: learned.samples } } : {}),
+        breaker: options.breakers?.state(node.id) ?? 'closed',
+      });
+    }
+
+    const result = rankCandidates({ strategy: options.strategy(), model: request.model, request: scoringRequest, candidates, random, state });
+    for (const excluded of result.excluded) {
+      ranking.unavailable.push({ id: excluded.candidate.nodeId, name: excluded.candidate.nodeName, reason: excluded.reason });
+    }
+    for (const entry of result.ranked) {
+      const node = nodes.find((n) => n.id === entry.candidate.nodeId)!;
+      const loaded = entry.candidate.loaded;
+      const fit: LoadFit = !loaded ? 'not_loaded' : optionsMatch(loaded, scoringRequest) ? 'matching' : 'mismatched';
+      const ranked: RankedCandidate = {
+        id: node.id,
+        name: node.name,
+        fit,
+        health: node.health,
+        inFlight: node.inFlight,
+        ewmaLatencyMs: node.ewmaLatencyMs,
+        reason: `score ${entry.score}: ${entry.reason}`,
+      };
+      ranking.ranked.push(ranked);
+    }
+    return ranking;
+  };
+}
