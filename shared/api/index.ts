@@ -3,6 +3,8 @@ import type { ChannelSpec } from './channel';
 import { nodesChannels } from './nodes';
 import { chatChannels } from './chat';
 import { systemChannels } from './system';
+import { distributedChannels } from './distributed';
+import { discoveryChannels } from './discovery';
 
 /**
  * Every method of the control plane's API. IPC in Electron and `POST /rpc/<channel>` in serve
@@ -12,6 +14,8 @@ export const channels = {
   ...nodesChannels,
   ...chatChannels,
   ...systemChannels,
+  ...distributedChannels,
+  ...discoveryChannels,
 };
 
 export type Channels = typeof channels;

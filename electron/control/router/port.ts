@@ -25,6 +25,8 @@ export type RequestResult = {
   status?: number;
   error?: string;
   cancelled?: boolean;
+  /** The request failed before any output, so the gateway may try another node with it. */
+  retried?: boolean;
   evalCount?: number;
   evalDurationNs?: number;
 };

@@ -1,0 +1,171 @@
+import { randomBytes } from 'node:crypto';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createRootLogger } from '../control/core/logger';
+import { isLoopbackHost } from '../control/nodes/node-url';
+import { ControlPlane } from '../control/plane';
+import { startUiServer } from '../control/ui-server';
+
+export type ServeOptions = {
+  host: string;
+  port: number;
+  fallbackPort?: number;
+  uiPort: number;
+  modelsDir?: string;
+  dataDir: string;
+  embedded?: boolean;
+  token?: string;
+};
+
+export type FlagParse = { ok: true; options: ServeOptions } | { ok: false; message: string } | { ok: 'help' };
+
+export const usage = `Usage: npm run serve -- [options]
+
+  --host ADDRESS        interface for the gateway and UI (default 127.0.0.1); any other
+                        than loopback requires a token, which is generated and printed
+  --port PORT           gateway port (default 11434, Ollama's)
+  --fallback-port PORT  gateway port when --port is in use (default 11435)
+  --ui-port PORT        port of the web UI (default 8765)
+  --models DIR          folder of GGUF files served by the embedded node
+  --no-embedded         never start the embedded node
+  --data DIR            state folder (default: the platform's app-data folder)
+  -h, --help            show this help
+
+Environment: SYNAPTIC_TOKEN sets the bearer token instead of generating one.`;
+
+/** Parses the command line; every failure names the flag and the value. */
+export function parseServeFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): FlagParse {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        'fallback-port': { type: 'string' },
+        'ui-port': { type: 'string' },
+        models: { type: 'string' },
+        'no-embedded': { type: 'boolean' },
+        data: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (error) {
+    return { ok: false, message: (error as Error).message };
+  }
+  if (values.help) return { ok: 'help' };
+
+  const port = parsePort('--port', values.port, 11434);
+  if (typeof port === 'string') return { ok: false, message: port };
+  const uiPort = parsePort('--ui-port', values['ui-port'], 8765);
+  if (typeof uiPort === 'string') return { ok: false, message: uiPort };
+  const fallbackPort = values['fallback-port'] === undefined ? undefined : parsePort('--fallback-port', values['fallback-port'], 0);
+  if (typeof fallbackPort === 'string') return { ok: false, message: fallbackPort };
+
+  const host = (values.host as string | undefined) ?? '127.0.0.1';
+  if (host.trim() === '' || /[\s/]/.test(host)) return { ok: false, message: `invalid --host '${host}': expected an IP address or host name` };
+  for (const flag of ['models', 'data'] as const) {
+    if (values[flag] !== undefined && String(values[flag]).trim() === '') {
+      return { ok: false, message: `invalid --${flag} '': expected a folder path` };
+    }
+  }
+  const envToken = env.SYNAPTIC_TOKEN?.trim() || undefined;
+  if (envToken !== undefined && envToken.length < 16) {
+    return { ok: false, message: 'invalid SYNAPTIC_TOKEN: expected at least 16 characters' };
+  }
+
+  return {
+    ok: true,
+    options: {
+      host,
+      port,
+      fallbackPort: fallbackPort ?? (port === 11434 ? 11435 : undefined),
+      uiPort,
+      modelsDir: values.models === undefined ? undefined : resolve(String(values.models)),
+      dataDir: values.data === undefined ? defaultDataDir(env) : resolve(String(values.data)),
+      embedded: values['no-embedded'] ? false : undefined,
+      token: envToken,
+    },
+  };
+}
+
+function parsePort(flag: string, raw: string | boolean | undefined, fallback: number): number | string {
+  if (raw === undefined) return fallback;
+  const text = String(raw);
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) return `invalid ${flag} '${text}': expected a port from 0 to 65535`;
+  return Number(text);
+}
+
+/** Returns the platform's per-user app-data folder for SynapticLlamas. */
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
+  if (platform === 'win32') return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'SynapticLlamas');
+  if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'SynapticLlamas');
+  return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'SynapticLlamas');
+}
+
+async function main(): Promise<void> {
+  const parsed = parseServeFlags(process.argv.slice(2));
+  if (parsed.ok === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return;
+  }
+  if (!parsed.ok) {
+    process.stderr.write(`serve: ${parsed.message}\n\n${usage}\n`);
+    process.exit(2);
+  }
+  const options = parsed.options;
+  const log = createRootLogger();
+  const needsToken = !isLoopbackHost(options.host);
+  const token = options.token ?? (needsToken ? randomBytes(24).toString('base64url') : undefined);
+
+  const plane = new ControlPlane({
+    dataDir: options.dataDir,
+    host: options.host,
+    port: options.port,
+    fallbackPort: options.fallbackPort,
+    modelsDir: options.modelsDir,
+    embedded: options.embedded,
+    token,
+    log,
+  });
+  const gateway = await plane.start();
+
+  const staticDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'out', 'renderer');
+  const ui = await startUiServer({ api: plane.api, bus: plane.bus, host: options.host, port: options.uiPort, token, staticDir, log: log.child({ component: 'ui-server' }) });
+  plane.attach({ name: 'UI server', stop: () => ui.close() });
+
+  const lines = [
+    gateway.listening ? `gateway: ${plane.gateway.url()} (${gateway.message})` : `gateway: not listening (${gateway.message})`,
+    `ui:      ${ui.url}`,
+    `data:    ${options.dataDir}`,
+  ];
+  if (token && !options.token) lines.push(`token:   ${token}  (send as Authorization: Bearer <token>)`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'Stopping');
+    plane.stop().then(
+      () => process.exit(0),
+      (error) => {
+        log.error({ err: error }, 'Stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().catch((error) => {
+    process.stderr.write(`serve: ${(error as Error).message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,272 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, Agent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { GatewayStatus, NodeView } from '../../../shared/types';
+import type { Logger } from '../core/logger';
+import { sameModel } from '../ollama-store/model-name';
+import type { RouterPort } from '../router/port';
+import { presentedToken, secretsEqual } from '../ui-server/security';
+import { parsePriority, parseRoutedBody, readBody } from './body';
+import { FleetViews } from './fleet-views';
+import { forwardOnce, type Retryable } from './forward';
+import { forwardableHeaders } from './headers';
+import { listenWithFallback } from './listen';
+import { toOpenAiModels } from './merge';
+import { sendError, sendJson, sendOpenAiError, sendText } from './responses';
+import { nodeOnlyPaths, routedPaths, type RoutedPath } from './routes';
+
+export type GatewayOptions = {
+  router: RouterPort;
+  fleet: () => NodeView[];
+  log: Logger;
+  /** When set, every request must carry `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Largest accepted request body, in bytes. */
+  maxBodyBytes?: number;
+  /** A node must send response headers within this many ms, or another node is tried. */
+  firstByteTimeoutMs?: number;
+  /** Most nodes tried for one request, counting the first. */
+  maxAttempts?: number;
+  /** How long merged `/api/tags` and `/api/ps` responses are reused, in ms. */
+  listCacheMs?: number;
+  /** Per-node timeout of the `/api/tags` and `/api/ps` fan-out, in ms. */
+  fanOutTimeoutMs?: number;
+};
+
+/**
+ * Header listing the gateways a request passed through. A gateway that finds its own id there
+ * returns 508, so two gateways that list each other as nodes cannot bounce a request forever.
+ */
+export const viaHeader = 'x-synaptic-via';
+
+const defaults = {
+  maxBodyBytes: 256 * 1024 * 1024,
+  firstByteTimeoutMs: 300_000,
+  maxAttempts: 3,
+  listCacheMs: 1_000,
+  fanOutTimeoutMs: 3_000,
+};
+
+/**
+ * The Ollama-compatible HTTP front door. Model requests go to the node the router picks, with the
+ * original body bytes; fleet-wide lists are merged from every node.
+ */
+export class Gateway {
+  readonly views: FleetViews;
+  /** Random id of this gateway instance, sent in `x-synaptic-via`. */
+  readonly instanceId = randomUUID().slice(0, 8);
+  private readonly server: Server;
+  private readonly agents = {
+    http: new Agent({ keepAlive: true, maxSockets: 256 }),
+    https: new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
+  };
+  private readonly settings: typeof defaults;
+  private current: GatewayStatus = { host: '', port: null, listening: false, fallbackUsed: false, message: 'not started' };
+
+  constructor(private readonly options: GatewayOptions) {
+    this.settings = {
+      maxBodyBytes: options.maxBodyBytes ?? defaults.maxBodyBytes,
+      firstByteTimeoutMs: options.firstByteTimeoutMs ?? defaults.firstByteTimeoutMs,
+      maxAttempts: options.maxAttempts ?? defaults.maxAttempts,
+      listCacheMs: options.listCacheMs ?? defaults.listCacheMs,
+      fanOutTimeoutMs: options.fanOutTimeoutMs ?? defaults.fanOutTimeoutMs,
+    };
+    this.views = new FleetViews({
+      fleet: options.fleet,
+      log: options.log,
+      cacheMs: this.settings.listCacheMs,
+      timeoutMs: this.settings.fanOutTimeoutMs,
+    });
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error) => {
+        options.log.error({ err: error, path: req.url }, 'Gateway handler failed');
+        if (!res.headersSent) sendError(res, 500, `internal gateway error: ${(error as Error).message}`);
+        else res.destroy();
+      });
+    });
+    this.server.keepAliveTimeout = 65_000;
+    this.server.requestTimeout = 0;
+  }
+
+  async listen(host: string, port: number, fallbackPort?: number): Promise<GatewayStatus> {
+    this.current = await listenWithFallback(this.server, host, port, fallbackPort, this.options.log);
+    return this.current;
+  }
+
+  status(): GatewayStatus {
+    return { ...this.current };
+  }
+
+  /** Base URL clients use, e.g. `http://127.0.0.1:11434`; null while not listening. */
+  url(): string | null {
+    if (!this.current.listening || this.current.port === null) return null;
+    const host = this.current.host.includes(':') ? `[${this.current.host}]` : this.current.host;
+    return `http://${host}:${this.current.port}`;
+  }
+
+  async close(): Promise<void> {
+    if (this.current.listening) {
+      await new Promise<void>((resolve) => {
+        this.server.close(() => resolve());
+        this.server.closeAllConnections();
+      });
+    }
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+    this.current = { ...this.current, listening: false, message: 'stopped' };
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const method = req.method ?? 'GET';
+    const head = method === 'HEAD';
+
+    if (this.options.token !== undefined) {
+      const given = presentedToken(req, url, ['header']);
+      if (!given || !secretsEqual(given, this.options.token)) {
+        req.resume();
+        sendError(res, 401, 'unauthorized: send the gateway token as Authorization: Bearer <token>');
+        return;
+      }
+    }
+
+    const routed = routedPaths[path];
+    if (routed) {
+      if (method !== 'POST') return methodNotAllowed(req, res);
+      return this.proxy(req, res, path + url.search, routed);
+    }
+    if (nodeOnlyPaths.has(path)) {
+      req.resume();
+      sendError(res, 501, `${path} is not available through the gateway; call a node directly`);
+      return;
+    }
+
+    req.resume();
+    const readOnly = method === 'GET' || head;
+    switch (path) {
+      case '/':
+        if (!readOnly) return methodNotAllowed(req, res);
+        return sendText(res, 200, 'Ollama is running', head);
+      case '/api/version':
+        if (!readOnly) return methodNotAllowed(req, res);
+        return sendJson(res, 200, { version: this.views.version() }, head);
+      case '/api/tags':
+        if (!readOnly) return methodNotAllowed(req, res);
+        return sendJson(res, 200, { models: await this.views.tags() }, head);
+      case '/api/ps':
+        if (!readOnly) return methodNotAllowed(req, res);
+        return sendJson(res, 200, { models: await this.views.ps() }, head);
+      case '/v1/models':
+        if (!readOnly) return methodNotAllowed(req, res);
+        return sendJson(res, 200, toOpenAiModels(await this.views.tags()), head);
+      default:
+        if (path.startsWith('/v1/models/') && readOnly) return this.openAiModel(res, decodeURIComponent(path.slice('/v1/models/'.length)), head);
+        return sendText(res, 404, '404 page not found', head);
+    }
+  }
+
+  private async openAiModel(res: ServerResponse, name: string, head: boolean): Promise<void> {
+    const model = (await this.views.tags()).find((entry) => sameModel(entry.name, name));
+    if (!model) return sendOpenAiError(res, 404, `model '${name}' not found`);
+    const [entry] = toOpenAiModels([model]).data;
+    sendJson(res, 200, entry, head);
+  }
+
+  private async proxy(req: IncomingMessage, res: ServerResponse, path: string, routed: RoutedPath): Promise<void> {
+    const fail = (status: number, message: string) =>
+      routed.openAi ? sendOpenAiError(res, status, message) : sendError(res, status, message);
+
+    const via = String(req.headers[viaHeader] ?? '');
+    if (via.split(',').some((id) => id.trim() === this.instanceId)) {
+      req.resume();
+      return fail(508, `request loop: this gateway (${this.instanceId}) is listed as a node of a gateway it routes to`);
+    }
+    const priority = parsePriority(req.headers['x-synaptic-priority']);
+    if (!priority.ok) {
+      req.resume();
+      return fail(400, priority.message);
+    }
+    const read = await readBody(req, this.settings.maxBodyBytes);
+    if (!read.ok) return fail(read.status, read.message);
+    const parsed = parseRoutedBody(read.bytes, routed.acceptName);
+    if (!parsed.ok) return fail(400, parsed.message);
+
+    const headers = forwardableHeaders(req.headers, [
+      'host',
+      'content-length',
+      'x-synaptic-priority',
+      ...(this.options.token !== undefined ? ['authorization'] : []),
+    ]);
+    headers[viaHeader] = via ? `${via}, ${this.instanceId}` : this.instanceId;
+    const tried: string[] = [];
+    let lastFailure: Retryable | undefined;
+
+    for (let attempt = 1; attempt <= this.settings.maxAttempts; attempt++) {
+      const outcome = this.options.router.route({
+        endpoint: routed.endpoint,
+        model: parsed.body.model,
+        priority: priority.value,
+        options: parsed.body.options,
+        exclude: tried,
+        attempt,
+      });
+      if (outcome.kind !== 'routed') {
+        if (lastFailure) return relayFailure(res, lastFailure, fail);
+        return fail(outcome.kind === 'not_found' ? 404 : 503, outcome.message);
+      }
+
+      const { lease } = outcome;
+      tried.push(lease.node.id);
+      let result: Awaited<ReturnType<typeof forwardOnce>> | undefined;
+      try {
+        result = await forwardOnce({
+          nodeUrl: lease.node.url,
+          path,
+          method: 'POST',
+          headers,
+          body: read.bytes,
+          res,
+          agents: this.agents,
+          firstByteTimeoutMs: this.settings.firstByteTimeoutMs,
+          mayRetry: attempt < this.settings.maxAttempts,
+        });
+      } finally {
+        if (!result) lease.finish({ ok: false, latencyMs: 0, error: 'gateway failed while forwarding' });
+        else if (result.kind === 'forwarded') lease.finish(result.result);
+        else {
+          const retried = attempt < this.settings.maxAttempts;
+          lease.finish({ ok: false, latencyMs: result.elapsedMs, status: result.status, error: result.error, retried });
+        }
+      }
+      if (result.kind === 'forwarded') return;
+
+      lastFailure = result;
+      this.options.log.warn(
+        { nodeId: lease.node.id, attempt, err: result.error },
+        `Retrying ${routed.endpoint} model=${parsed.body.model} on another node: ${result.error}`,
+      );
+      if (res.destroyed) return;
+    }
+    if (lastFailure) relayFailure(res, lastFailure, fail);
+  }
+}
+
+/** Sends the last node's failure: its own status and body when it sent one, else 502. */
+function relayFailure(
+  res: ServerResponse,
+  failure: Retryable,
+  fail: (status: number, message: string) => void,
+): void {
+  if (failure.status !== undefined && failure.body !== undefined && failure.headers) {
+    res.writeHead(failure.status, { ...failure.headers, 'content-length': failure.body.length });
+    res.end(failure.body);
+    return;
+  }
+  fail(502, failure.error);
+}
+
+function methodNotAllowed(req: IncomingMessage, res: ServerResponse): void {
+  req.resume();
+  sendText(res, 405, '405 method not allowed', req.method === 'HEAD');
+}

@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import type { LiveFigures, RouteDecision } from '../../../shared/types';
+import type { EventBus } from '../core/event-bus';
+import type { Logger } from '../core/logger';
+import type { NodeSnapshot, NodeTraffic } from '../nodes/registry';
+import { NodeStats } from './node-stats';
+import type { RequestResult, RouteLease, RouteOutcome, RouteRequest, RouterPort } from './port';
+import { RingBuffer } from './ring-buffer';
+import { rankCandidates, type CandidateSnapshot, type RankFunction, type Ranking } from './score';
+
+export type RouterOptions = {
+  /** Current fleet, read on every decision. */
+  nodes: () => NodeSnapshot[];
+  bus: EventBus;
+  log: Logger;
+  /** Replaceable scoring; defaults to router v1's preference order. */
+  rank?: RankFunction;
+  decisionCapacity?: number;
+  now?: () => Date;
+};
+
+/**
+ * Router v1: picks the best healthy node that holds the model, counts requests in flight per
+ * node, and records each decision in a ring buffer and as a `route:decision` event. The event
+ * is sent twice per decision with the same id: when the node is picked, and again with the
+ * outcome when the lease finishes.
+ */
+export class Router implements RouterPort {
+  rank: RankFunction;
+  private readonly stats = new Map<string, NodeStats>();
+  private readonly decisionLog: RingBuffer<RouteDecision>;
+  private readonly now: () => Date;
+  private totalRequests = 0;
+
+  constructor(private readonly options: RouterOptions) {
+    this.rank = options.rank ?? rankCandidates;
+    this.decisionLog = new RingBuffer(options.decisionCapacity ?? 1000);
+    this.now = options.now ?? (() => new Date());
+  }
+
+  route(request: RouteRequest): RouteOutcome {
+    const snapshots = this.options.nodes();
+    const candidates: CandidateSnapshot[] = snapshots.map((node) => ({
+      ...node,
+      inFlight: this.statsOf(node.id).inFlight,
+      ewmaLatencyMs: this.statsOf(node.id).ewmaLatencyMs,
+    }));
+    const ranking = this.rank(candidates, { model: request.model, options: request.options }, new Set(request.exclude));
+    const decision = this.newDecision(request, ranking);
+    this.decisionLog.push(decision);
+
+    const best = ranking.ranked[0];
+    if (!best) return this.refuse(request, ranking, decision);
+
+    const node = snapshots.find((candidate) => candidate.id === best.id)!;
+    const stats = this.statsOf(node.id);
+    stats.begin();
+    this.totalRequests += 1;
+    this.options.log.info(
+      { decisionId: decision.id, nodeId: node.id, attempt: decision.attempt },
+      `routed ${request.endpoint} model=${request.model} node=${node.name} reason="${best.reason}"`,
+    );
+    this.options.bus.emit('route:decision', decision);
+
+    let finished = false;
+    const lease: RouteLease = {
+      node: { id: node.id, name: node.name, url: node.url },
+      decision,
+      finish: (result: RequestResult) => {
+        if (finished) return;
+        finished = true;
+        stats.end(result);
+        Object.assign(decision, outcomeFields(result));
+        this.options.bus.emit('route:decision', decision);
+      },
+    };
+    return { kind: 'routed', lease };
+  }
+
+  decisions(limit = 100): RouteDecision[] {
+    return this.decisionLog.latest(limit);
+  }
+
+  traffic(nodeId: string): NodeTraffic {
+    const stats = this.stats.get(nodeId);
+    return { inFlight: stats?.inFlight ?? 0, ewmaLatencyMs: stats?.ewmaLatencyMs };
+  }
+
+  figures(): LiveFigures {
+    return {
+      at: this.now().toISOString(),
+      totalRequests: this.totalRequests,
+      nodes: this.options.nodes().map((node) => this.statsOf(node.id).figures(node.id, node.name)),
+    };
+  }
+
+  private statsOf(nodeId: string): NodeStats {
+    let stats = this.stats.get(nodeId);
+    if (!stats) {
+      stats = new NodeStats();
+      this.stats.set(nodeId, stats);
+    }
+    return stats;
+  }
+
+  private refuse(request: RouteRequest, ranking: Ranking, decision: RouteDecision): RouteOutcome {
+    if (ranking.unavailable.length === 0) {
+      decision.outcome = 'not_found';
+      decision.reason = 'no node holds this model';
+      this.options.log.info({ decisionId: decision.id }, `no node for ${request.endpoint} model=${request.model}: not found`);
+      this.options.bus.emit('route:decision', decision);
+      return { kind: 'not_found', message: `model '${request.model}' not found` };
+    }
+    const why = ranking.unavailable.map((node) => `${node.name}: ${node.reason}`).join('; ');
+    decision.outcome = 'unavailable';
+    decision.reason = why;
+    this.options.log.warn({ decisionId: decision.id }, `no node for ${request.endpoint} model=${request.model}: ${why}`);
+    this.options.bus.emit('route:decision', decision);
+    return { kind: 'unavailable', message: `no node can serve model '${request.model}' now (${why})` };
+  }
+
+  private newDecision(request: RouteRequest, ranking: Ranking): RouteDecision {
+    const best = ranking.ranked[0];
+    const alternatives = [
+      ...ranking.ranked.slice(1).map((c) => ({ nodeId: c.id, nodeName: c.name, reason: c.reason })),
+      ...ranking.unavailable.map((c) => ({ nodeId: c.id, nodeName: c.name, reason: c.reason })),
+      ...ranking.lacking.map((c) => ({ nodeId: c.id, nodeName: c.name, reason: 'does not hold the model' })),
+    ];
+    const factors: Record<string, number> = {};
+    if (best) {
+      factors.loaded = best.fit === 'matching' ? 1 : best.fit === 'mismatched' ? 0.5 : 0;
+      factors.inFlight = best.inFlight;
+      if (best.ewmaLatencyMs !== undefined) factors.ewmaMs = Math.round(best.ewmaLatencyMs);
+      factors.priority = request.priority ?? 5;
+    }
+    return {
+      id: randomUUID(),
+      at: this.now().toISOString(),
+      endpoint: request.endpoint,
+      model: request.model,
+      nodeId: best?.id ?? null,
+      nodeName: best?.name ?? null,
+      strategy: 'router-v1',
+      reason: best?.reason ?? '',
+      factors,
+      alternatives,
+      attempt: request.attempt ?? 1,
+    };
+  }
+}
+
+function outcomeFields(result: RequestResult): Partial<RouteDecision> {
+  let outcome: RouteDecision['outcome'] = result.ok ? 'ok' : 'error';
+  if (result.cancelled) outcome = 'cancelled';
+  if (result.retried) outcome = 'retried';
+  return {
+    outcome,
+    latencyMs: Math.round(result.latencyMs),
+    ttftMs: result.ttftMs === undefined ? undefined : Math.round(result.ttftMs),
+    status: result.status,
+    error: result.error,
+  };
+}
