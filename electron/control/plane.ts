@@ -12,6 +12,7 @@ import { defaultHealthSettings, NodeRegistry, type HealthSettings } from './node
 import { canonicalModelName } from './ollama-store/model-name';
 import { Router } from './router/router';
 import { startEmbeddedNode } from './embedded';
+import { attachServices } from './services';
 
 export const appVersion = '0.1.0';
 
@@ -85,6 +86,7 @@ export class ControlPlane {
     this.bus.on('node:state', () => this.gateway.views.invalidate());
     this.bus.on('node:removed', () => this.gateway.views.invalidate());
     this.registerApi();
+    attachServices(this);
   }
 
   get host(): string {
