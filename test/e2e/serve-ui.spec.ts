@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect, test } from '@playwright/test';
@@ -23,6 +23,15 @@ test.beforeAll(async () => {
   const { mkdir } = await import('node:fs/promises');
   await mkdir(modelsDir);
   await symlink(MODEL_FILE, join(modelsDir, 'tiny-llama-8L.gguf'));
+  // The random-weight test model never closes its JSON, so each reply runs to num_predict:
+  // short replies keep the three-step chat to seconds instead of minutes.
+  const dataDir = join(workDir, 'data');
+  await mkdir(dataDir);
+  const short = { options: { num_predict: 24 } };
+  await writeFile(
+    join(dataDir, 'agents.json'),
+    JSON.stringify({ researcher: short, critic: short, editor: short }),
+  );
 
   serve = startChild('npm', [
     'run',
