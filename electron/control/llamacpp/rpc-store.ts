@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { readJson, SerialWriter } from '../core/json-store';
+import { parseEndpoint } from './flags';
+
+export const rpcBackendRecord = z.object({
+  /** `host:port` of the RPC server. */
+  endpoint: z.string().refine((v) => !('error' in parseEndpoint(v)), { message: 'expected host:port' }),
+  name: z.string().min(1).max(80).optional(),
+  addedAt: z.string(),
+});
+
+const rpcBackendFile = z.object({ version: z.literal(1), backends: z.array(rpcBackendRecord) });
+
+export type RpcBackendRecord = z.output<typeof rpcBackendRecord>;
+
+/** RPC backends the user added, persisted in `<dataDir>/rpc-backends.json` with atomic writes. */
+export class RpcBackendStore {
+  private backends: RpcBackendRecord[] = [];
+  private readonly writer: SerialWriter;
+  readonly path: string;
+  /** Set when the file existed but could not be read; the list then starts empty and the file is left alone until the next change. */
+  loadProblem: string | null = null;
+
+  constructor(dataDir: string) {
+    this.path = join(dataDir, 'rpc-backends.json');
+    this.writer = new SerialWriter(this.path);
+  }
+
+  async load(): Promise<void> {
+    const result = await readJson(this.path, rpcBackendFile);
+    if (result.kind === 'ok') this.backends = result.value.backends;
+    else if (result.kind === 'invalid') this.loadProblem = result.message;
+  }
+
+  list(): RpcBackendRecord[] {
+    return this.backends.map((b) => ({ ...b }));
+  }
+
+  has(endpoint: string): boolean {
+    return this.backends.some((b) => b.endpoint === endpoint);
+  }
+
+  async add(endpoint: string, name: string | undefined, now = new Date()): Promise<RpcBackendRecord> {
+    const record: RpcBackendRecord = { endpoint, ...(name ? { name } : {}), addedAt: now.toISOString() };
+    this.backends = [...this.backends.filter((b) => b.endpoint !== endpoint), record];
+    await this.save();
+    return record;
+  }
+
+  async remove(endpoint: string): Promise<boolean> {
+    const before = this.backends.length;
+    this.backends = this.backends.filter((b) => b.endpoint !== endpoint);
+    if (this.backends.length === before) return false;
+    await this.save();
+    return true;
+  }
+
+  private save(): Promise<void> {
+    return this.writer.write({ version: 1, backends: this.backends });
+  }
+}
