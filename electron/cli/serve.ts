@@ -3,7 +3,8 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createRootLogger } from '../control/core/logger';
+import { createRootLogger, type Logger } from '../control/core/logger';
+import { parseEndpoint } from '../control/llamacpp/flags';
 import { isLoopbackHost } from '../control/nodes/node-url';
 import { ControlPlane } from '../control/plane';
 import { startUiServer } from '../control/ui-server';
@@ -17,6 +18,10 @@ export type ServeOptions = {
   dataDir: string;
   embedded?: boolean;
   token?: string;
+  /** llama.cpp RPC backends as host:port. */
+  rpc: string[];
+  /** Model served by llama-server across the RPC backends. */
+  distributed?: string;
 };
 
 export type FlagParse = { ok: true; options: ServeOptions } | { ok: false; message: string } | { ok: 'help' };
@@ -31,6 +36,9 @@ export const usage = `Usage: npm run serve -- [options]
   --models DIR          folder of GGUF files served by the embedded node
   --no-embedded         never start the embedded node
   --data DIR            state folder (default: the platform's app-data folder)
+  --rpc HOST:PORT,...   llama.cpp ggml-rpc-server backends to add and check
+  --distributed MODEL   serve MODEL (Ollama store name or .gguf path) with llama-server
+                        split across the --rpc backends (or all saved ones)
   -h, --help            show this help
 
 Environment: SYNAPTIC_TOKEN sets the bearer token instead of generating one.`;
@@ -51,6 +59,8 @@ export function parseServeFlags(argv: string[], env: NodeJS.ProcessEnv = process
         models: { type: 'string' },
         'no-embedded': { type: 'boolean' },
         data: { type: 'string' },
+        rpc: { type: 'string' },
+        distributed: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -73,6 +83,17 @@ export function parseServeFlags(argv: string[], env: NodeJS.ProcessEnv = process
       return { ok: false, message: `invalid --${flag} '': expected a folder path` };
     }
   }
+  const rpc: string[] = [];
+  if (values.rpc !== undefined) {
+    for (const item of String(values.rpc).split(',')) {
+      const endpoint = item.trim();
+      const parsed = parseEndpoint(endpoint);
+      if ('error' in parsed) return { ok: false, message: `invalid --rpc: ${parsed.error}` };
+      rpc.push(endpoint);
+    }
+  }
+  const distributed = values.distributed === undefined ? undefined : String(values.distributed).trim();
+  if (distributed === '') return { ok: false, message: "invalid --distributed '': expected a model name or a .gguf path" };
   const envToken = env.SYNAPTIC_TOKEN?.trim() || undefined;
   if (envToken !== undefined && envToken.length < 16) {
     return { ok: false, message: 'invalid SYNAPTIC_TOKEN: expected at least 16 characters' };
@@ -89,6 +110,8 @@ export function parseServeFlags(argv: string[], env: NodeJS.ProcessEnv = process
       dataDir: values.data === undefined ? defaultDataDir(env) : resolve(String(values.data)),
       embedded: values['no-embedded'] ? false : undefined,
       token: envToken,
+      rpc,
+      distributed,
     },
   };
 }
@@ -105,6 +128,26 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform = 
   if (platform === 'win32') return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'SynapticLlamas');
   if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'SynapticLlamas');
   return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'SynapticLlamas');
+}
+
+/** Registers the `--rpc` backends and starts the `--distributed` model; failures are logged, not fatal. */
+async function startDistributedFromFlags(plane: ControlPlane, rpc: string[], model: string | undefined, log: Logger): Promise<void> {
+  const distributed = plane.services.distributed;
+  for (const endpoint of rpc) {
+    try {
+      const view = await distributed.addBackend(endpoint);
+      log.info({ endpoint, backend: view }, `RPC backend ${endpoint} added`);
+    } catch (error) {
+      log.error({ endpoint, err: (error as Error).message }, `RPC backend ${endpoint} could not be checked`);
+    }
+  }
+  if (model === undefined) return;
+  try {
+    const view = await distributed.startModel({ model, backends: rpc.length > 0 ? rpc : undefined });
+    log.info({ model, distributed: view }, `Distributed model ${model} started`);
+  } catch (error) {
+    log.error({ model, err: (error as Error).message }, `Distributed model ${model} failed to start`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -137,6 +180,8 @@ async function main(): Promise<void> {
   const staticDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'out', 'renderer');
   const ui = await startUiServer({ api: plane.api, bus: plane.bus, host: options.host, port: options.uiPort, token, staticDir, log: log.child({ component: 'ui-server' }) });
   plane.attach({ name: 'UI server', stop: () => ui.close() });
+
+  await startDistributedFromFlags(plane, options.rpc, options.distributed, log);
 
   const lines = [
     gateway.listening ? `gateway: ${plane.gateway.url()} (${gateway.message})` : `gateway: not listening (${gateway.message})`,

@@ -1,12 +1,14 @@
 import { createAgentService, registerAgentApi } from './agents';
 import { attachDiscovery } from './discovery/attach';
+import { DistributedService, registerDistributedApi } from './llamacpp';
 import type { ControlPlane } from './plane';
 
 /**
- * Wires the services that sit on top of the fleet (agents, discovery) into a control plane, so
- * that Electron, `npm run serve` and the CLI's in-process mode all offer the same channels.
+ * Wires the services that sit on top of the fleet (agents, discovery, llama.cpp distributed
+ * models) into a control plane, so that Electron, `npm run serve` and the CLI's in-process mode
+ * all offer the same channels.
  */
-export function attachServices(plane: ControlPlane): void {
+export function attachServices(plane: ControlPlane): { distributed: DistributedService } {
   const agents = createAgentService({
     router: plane.router,
     bus: plane.bus,
@@ -17,4 +19,35 @@ export function attachServices(plane: ControlPlane): void {
   plane.attach({ name: 'agents', stop: () => agents.close() });
 
   attachDiscovery(plane);
+
+  const distributed = createDistributed(plane);
+  return { distributed };
+}
+
+/** A distributed model's Ollama adapter joins the fleet as a node while it runs. */
+function createDistributed(plane: ControlPlane): DistributedService {
+  const log = plane.log.child({ component: 'distributed' });
+  const distributed = new DistributedService({
+    dataDir: plane.config.dataDir,
+    bus: plane.bus,
+    log: plane.log,
+    onAdapterUp: (node) => {
+      plane.nodes
+        .add({ url: node.url, name: node.name }, { kind: 'llama-server', persist: false })
+        .catch((error) => log.error({ err: error, url: node.url }, `Failed to add the adapter of ${node.name} as a node`));
+    },
+    onAdapterDown: (url) => {
+      const node = plane.nodes.findByUrl(url);
+      if (!node) return;
+      plane.nodes
+        .remove(node.id)
+        .catch((error) => log.error({ err: error, url }, 'Failed to remove a stopped adapter node'));
+    },
+  });
+  registerDistributedApi(plane.api, distributed);
+  // The backend list loads before the first API call can reach it: `init` is cheap and local.
+  const ready = distributed.init();
+  ready.catch((error) => log.error({ err: error }, 'Failed to load the RPC backend list'));
+  plane.attach({ name: 'distributed', start: () => ready, stop: () => distributed.close() });
+  return distributed;
 }

@@ -19,7 +19,7 @@ describe('parseServeFlags', () => {
     const parsed = parseServeFlags([], { XDG_CONFIG_HOME: '/cfg' });
     expect(parsed).toEqual({
       ok: true,
-      options: { host: '127.0.0.1', port: 11434, fallbackPort: 11435, uiPort: 8765, dataDir: defaultDataDir({ XDG_CONFIG_HOME: '/cfg' }), modelsDir: undefined, embedded: undefined, token: undefined },
+      options: { host: '127.0.0.1', port: 11434, fallbackPort: 11435, uiPort: 8765, dataDir: defaultDataDir({ XDG_CONFIG_HOME: '/cfg' }), modelsDir: undefined, embedded: undefined, token: undefined, rpc: [], distributed: undefined },
     });
   });
 
@@ -28,7 +28,15 @@ describe('parseServeFlags', () => {
     expect(parsed).toMatchObject({ ok: true, options: { host: '0.0.0.0', port: 12000, fallbackPort: 12001, uiPort: 0, modelsDir: '/m', dataDir: '/d', embedded: false } });
   });
 
+  it('reads RPC backends and the distributed model', () => {
+    const parsed = parseServeFlags(['--rpc', '127.0.0.1:50052, 127.0.0.1:50053', '--distributed', 'llama3.2'], {});
+    expect(parsed).toMatchObject({ ok: true, options: { rpc: ['127.0.0.1:50052', '127.0.0.1:50053'], distributed: 'llama3.2' } });
+  });
+
   const rejected: Array<[string[], string]> = [
+    [['--rpc', '127.0.0.1'], "invalid RPC endpoint '127.0.0.1'"],
+    [['--rpc', 'host:99999'], "invalid RPC endpoint 'host:99999'"],
+    [['--distributed', ' '], "invalid --distributed ''"],
     [['--port', 'abc'], "invalid --port 'abc'"],
     [['--port', '70000'], "invalid --port '70000'"],
     [['--ui-port', '-1'], "--ui-port"],
