@@ -41,7 +41,12 @@ export type ControlPlaneConfig = {
 };
 
 /** A service wired in by the application (agents, UI server); stopped before the plane. */
-export type Attachment = { name: string; stop(): Promise<void> | void };
+export type Attachment = {
+  name: string;
+  /** Runs at the end of `ControlPlane.start`, once the gateway and the fleet are up. */
+  start?(): Promise<void>;
+  stop(): Promise<void> | void;
+};
 
 type EmbeddedHandle = { url: string; port: number; close(): Promise<void> };
 
@@ -56,6 +61,8 @@ export class ControlPlane {
   readonly nodes: NodeRegistry;
   readonly router: Router;
   readonly gateway: Gateway;
+  /** Services built on the fleet; see services.ts. */
+  readonly services: ReturnType<typeof attachServices>;
   /** The embedded node while it runs. */
   embedded: EmbeddedHandle | null = null;
   private readonly attachments: Attachment[] = [];
@@ -86,7 +93,7 @@ export class ControlPlane {
     this.bus.on('node:state', () => this.gateway.views.invalidate());
     this.bus.on('node:removed', () => this.gateway.views.invalidate());
     this.registerApi();
-    attachServices(this);
+    this.services = attachServices(this);
   }
 
   get host(): string {
@@ -120,6 +127,10 @@ export class ControlPlane {
     if (wantEmbedded) await this.startEmbedded();
 
     await this.nodes.start();
+    for (const attachment of this.attachments) {
+      if (!attachment.start) continue;
+      await attachment.start().catch((error) => this.log.error({ err: error, service: attachment.name }, `Failed to start ${attachment.name}`));
+    }
     this.figuresTimer = setInterval(() => this.bus.emit('stats:figures', this.router.figures()), this.config.figuresIntervalMs ?? 2_000);
     this.figuresTimer.unref();
     this.log.info({ gateway: status.message, nodes: this.nodes.list().length }, 'Control plane started');
