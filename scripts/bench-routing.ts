@@ -1,12 +1,13 @@
 /**
  * Routing benchmark over the simulated home-lab fleet. Runs one fixed-seed mixed workload under
  * each strategy, with and without the placement controller and hedging, and compares the
- * makespan with a lower bound computed from the fleet profile. Requests go through
- * ClosedLoopDriver (analysis, scoring, learning, breakers, hedging, placement) straight to the
- * simulated nodes, not through the gateway.
+ * makespan with a lower bound computed from the fleet profile. Requests go through the
+ * Ollama-compatible gateway of a real ControlPlane whose nodes are the simulated fleet, so
+ * routing, breakers, learning, hedging and placement run exactly as in the product. With
+ * --direct they go through ClosedLoopDriver straight to the nodes instead.
  *
  *   npm run bench:routing -- [--requests 200] [--concurrency 8] [--seed 42] [--speed 5]
- *                            [--profile home-lab] [--repeat 1] [--write-docs]
+ *                            [--profile home-lab] [--repeat 1] [--direct] [--write-docs]
  *
  * With --repeat N each configuration runs N times and the run with the median makespan is kept.
  *
@@ -20,6 +21,9 @@ import { createSilentLogger } from '../electron/control/core/logger';
 import { percentile } from '../electron/control/learning/statistics';
 import type { Strategy } from '../electron/control/scoring/candidate';
 import { ClosedLoopDriver, type RequestRecord } from '../electron/control/sim/driver';
+import type { HedgeCounters } from '../electron/control/hedging/hedge';
+import { ControlPlane } from '../electron/control/plane';
+import type { SimFleet } from '../electron/control/sim/fleet';
 import { bundledProfilePath, startFleet } from '../electron/control/sim/fleet';
 import { loadFleetProfile, type FleetProfile } from '../electron/control/sim/profile';
 import { buildWorkload, oracleMakespanMs, type WorkItem } from '../electron/control/sim/workload';
@@ -55,14 +59,103 @@ function positiveNumber(name: string, raw: string): number {
   return value;
 }
 
-async function runConfig(config: Config, profile: FleetProfile, items: WorkItem[], concurrency: number, speed: number, seed: number): Promise<RunResult> {
+type Run = { records: RequestRecord[]; makespanMs: number; hedges: HedgeCounters };
+
+/** Runs the workload through ClosedLoopDriver, straight to the simulated nodes. */
+async function runDirect(config: Config, fleet: SimFleet, items: WorkItem[], concurrency: number, seed: number, dataDir: string): Promise<Run> {
+  const driver = new ClosedLoopDriver({ fleet, strategy: config.strategy, controller: config.controller, hedging: config.hedging, seed, dataDir, log: createSilentLogger() });
+  const started = performance.now();
+  const records = await driver.run(items, concurrency);
+  return { records, makespanMs: (performance.now() - started) * fleet.clock.speed, hedges: driver.hedgeCounters };
+}
+
+/**
+ * Runs the workload through the gateway of a ControlPlane that has the simulated nodes as its
+ * fleet. Real-time settings of the loop (health interval, hedge delays, placement cooldown) are
+ * divided by the speed factor so they keep their simulated length.
+ */
+async function runThroughGateway(config: Config, fleet: SimFleet, items: WorkItem[], concurrency: number, dataDir: string): Promise<Run> {
+  const speed = fleet.clock.speed;
+  const plane = new ControlPlane({
+    dataDir,
+    host: '127.0.0.1',
+    port: 0,
+    discoverLocal: false,
+    embedded: false,
+    log: createSilentLogger(),
+    health: { intervalMs: Math.max(200, 5_000 / speed), probeTimeoutMs: 3_000, slowMs: 3_000, maxBackoffMs: 10_000 },
+    closedLoop: { hedgeFloorMs: 200 / speed, hedgeFallbackMs: 3_000 / speed, placementCooldownMs: 30_000 / speed },
+  });
+  await plane.start();
+  try {
+    const nodeParallel: Record<string, number> = {};
+    for (const node of fleet.nodes) {
+      const view = await plane.nodes.add({ url: node.url, name: node.name, gpuVramBytes: node.engine.profile.gpuVramBytes }, { persist: false });
+      nodeParallel[view.id] = node.engine.profile.parallel;
+    }
+    await plane.closedLoop.updateSettings({ strategy: config.strategy, controller: config.controller, hedging: config.hedging, nodeParallel });
+    const gateway = plane.gateway.url()!;
+
+    const records: RequestRecord[] = new Array(items.length);
+    let next = 0;
+    const started = performance.now();
+    const worker = async () => {
+      while (next < items.length) {
+        const item = items[next++];
+        records[item.index] = await sendThroughGateway(gateway, item, speed);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    const makespanMs = (performance.now() - started) * speed;
+    return { records, makespanMs, hedges: { ...plane.closedLoop.hedgeCounters } };
+  } finally {
+    await plane.stop();
+  }
+}
+
+/** Sends one work item to the gateway and reads the whole response; times are simulated ms. */
+async function sendThroughGateway(gateway: string, item: WorkItem, speed: number): Promise<RequestRecord> {
+  const started = performance.now();
+  const record = (fields: Partial<RequestRecord> & { ok: boolean }): RequestRecord => ({
+    index: item.index,
+    nodeId: null,
+    latencyMs: (performance.now() - started) * speed,
+    hedged: false,
+    backupWon: false,
+    ...fields,
+  });
+  try {
+    const response = await fetch(`${gateway}${item.path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-synaptic-priority': String(item.priority) },
+      body: JSON.stringify(item.body),
+    });
+    if (!response.body) return record({ ok: false, error: `status ${response.status} without a body` });
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    let ttftMs: number | undefined;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (ttftMs === undefined) ttftMs = (performance.now() - started) * speed;
+      text += decoder.decode(value, { stream: true });
+    }
+    const lines = text.trim().split('\n');
+    const last = JSON.parse(lines[lines.length - 1]) as { error?: string };
+    if (!response.ok || last.error) return record({ ok: false, ttftMs, error: last.error ?? `status ${response.status}` });
+    return record({ ok: true, ttftMs });
+  } catch (error) {
+    return record({ ok: false, error: (error as Error).message });
+  }
+}
+
+async function runConfig(config: Config, profile: FleetProfile, items: WorkItem[], concurrency: number, speed: number, seed: number, direct: boolean): Promise<RunResult> {
   const fleet = await startFleet(profile, { speed });
   const dataDir = await mkdtemp(join(tmpdir(), 'bench-routing-'));
   try {
-    const driver = new ClosedLoopDriver({ fleet, strategy: config.strategy, controller: config.controller, hedging: config.hedging, seed, dataDir, log: createSilentLogger() });
-    const started = performance.now();
-    const records: RequestRecord[] = await driver.run(items, concurrency);
-    const makespanMs = (performance.now() - started) * speed;
+    const run = direct ? await runDirect(config, fleet, items, concurrency, seed, dataDir) : await runThroughGateway(config, fleet, items, concurrency, dataDir);
+    const { records, makespanMs } = run;
     const ok = records.filter((r) => r.ok);
     const latencies = ok.map((r) => r.latencyMs);
     const ttfts = ok.filter((r) => r.ttftMs !== undefined).map((r) => r.ttftMs!);
@@ -76,8 +169,8 @@ async function runConfig(config: Config, profile: FleetProfile, items: WorkItem[
       meanTtftMs: ttfts.reduce((s, v) => s + v, 0) / Math.max(1, ttfts.length),
       errors: records.length - ok.length,
       cpuServedShare: served.other / Math.max(1, served.gpu + served.other),
-      hedgesSent: driver.hedgeCounters.sent,
-      hedgesWon: driver.hedgeCounters.won,
+      hedgesSent: run.hedges.sent,
+      hedgesWon: run.hedges.won,
     };
   } finally {
     await fleet.close();
@@ -125,6 +218,7 @@ async function main(): Promise<void> {
       profile: { type: 'string', default: 'home-lab' },
       'write-docs': { type: 'boolean', default: false },
       repeat: { type: 'string', default: '1' },
+      direct: { type: 'boolean', default: false },
     },
   });
   const requests = positiveNumber('requests', values.requests);
@@ -140,7 +234,7 @@ async function main(): Promise<void> {
   for (const config of configs) {
     const runs: RunResult[] = [];
     for (let i = 0; i < repeat; i++) {
-      const result = await runConfig(config, profile, items, concurrency, speed, seed);
+      const result = await runConfig(config, profile, items, concurrency, speed, seed, values.direct);
       console.log(`${config.label}: makespan ${(result.makespanMs / 1000).toFixed(1)} s (simulated), p99 ${(result.p99Ms / 1000).toFixed(1)} s, errors ${result.errors}`);
       runs.push(result);
     }
@@ -164,10 +258,14 @@ async function main(): Promise<void> {
   const markdown = [
     '## Routing (simulated fleet)',
     '',
-    `Command: \`npm run bench:routing -- --requests ${requests} --concurrency ${concurrency} --seed ${seed} --speed ${speed} --repeat ${repeat} --write-docs\`, profile \`${profile.name}\`, on ${cpus().length} CPU cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${new Date().toISOString().slice(0, 10)}.`,
-    'Requests go from `ClosedLoopDriver` straight to the simulated nodes (not through the gateway). Times are simulated seconds:',
+    `Command: \`npm run bench:routing -- --requests ${requests} --concurrency ${concurrency} --seed ${seed} --speed ${speed} --repeat ${repeat}${values.direct ? ' --direct' : ''} --write-docs\`, profile \`${profile.name}\`, on ${cpus().length} CPU cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${new Date().toISOString().slice(0, 10)}.`,
+    values.direct
+      ? 'Requests go from `ClosedLoopDriver` straight to the simulated nodes (not through the gateway). Times are simulated seconds:'
+      : 'Requests go through the gateway of a real ControlPlane whose nodes are the simulated fleet. Times are simulated seconds:',
     `the simulator runs ${speed}x faster than real time, so every real millisecond of event-loop delay costs ${speed} simulated ms.`,
-    'All nodes and the driver share one Node process, so at high speed factors the overhead of the controller and hedging (extra HTTP calls) distorts the numbers. A check run at speed 5 vs 20 moved intelligent + controller + hedging from worst to best of the three intelligent rows.',
+    values.direct
+      ? 'All nodes and the driver share one Node process, so at high speed factors the overhead of the controller and hedging (extra HTTP calls) distorts the numbers.'
+      : 'The simulated nodes, the control plane and the load generator share one Node process, so every extra HTTP call (placement reads, health checks, proxying) costs simulated time at the speed factor.',
     `Lower bound (all models on GPU where they fit, perfect packing): ${(oracleMs / 1000).toFixed(1)} s.`,
     `Each configuration ran ${repeat} time(s); the row is the run with the median makespan and the range spans all runs.`,
     'Slow episodes, CPU landings and timing make single runs vary widely, so compare ranges, not single numbers.',

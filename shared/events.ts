@@ -1,4 +1,4 @@
-import type { NodeView, RouteDecision, AgentProgress, LiveFigures, LogLine } from './types';
+import type { NodeView, RouteDecision, AgentProgress, LiveFigures, LogLine, PlacementAction, BreakerChange, HedgeStats } from './types';
 
 /**
  * Events pushed from the control plane to every renderer (IPC `event` channel in Electron,
@@ -11,6 +11,9 @@ export type EventMap = {
   'agent:progress': AgentProgress;
   'stats:figures': LiveFigures;
   'log:line': LogLine;
+  'placement:action': PlacementAction;
+  'breaker:state': BreakerChange;
+  'hedge:stats': HedgeStats;
   [extra: `${string}:${string}`]: unknown;
 };
 

@@ -156,3 +156,23 @@ export type GatewayStatus = {
   fallbackUsed: boolean;
   message: string;
 };
+
+/** Payload of the `placement:action` event: one step of the GPU placement controller. */
+export type PlacementAction = {
+  at: string;
+  nodeId: string;
+  nodeName: string;
+  model: string;
+  action: 'advise' | 'reload' | 'prewarm' | 'skip';
+  outcome: 'started' | 'succeeded' | 'failed' | 'advised' | 'skipped';
+  placement?: Placement;
+  detail: string;
+};
+
+export type BreakerStateName = 'closed' | 'open' | 'half_open' | 'probation';
+
+/** Payload of the `breaker:state` event: a node's circuit breaker changed state. */
+export type BreakerChange = { nodeId: string; from: BreakerStateName; to: BreakerStateName; reason: string; at: string };
+
+/** Payload of the `hedge:stats` event and part of `routing:stats`. */
+export type HedgeStats = { requests: number; sent: number; won: number; cancelled: number; skippedByBudget: number };

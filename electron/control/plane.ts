@@ -13,6 +13,7 @@ import { canonicalModelName } from './ollama-store/model-name';
 import { Router } from './router/router';
 import { startEmbeddedNode } from './embedded';
 import { attachServices } from './services';
+import { ClosedLoop, type ClosedLoopTuning } from './router/closed-loop';
 
 export const appVersion = '0.1.0';
 
@@ -38,6 +39,8 @@ export type ControlPlaneConfig = {
   env?: NodeJS.ProcessEnv;
   /** Interval of `stats:figures` events, in ms. */
   figuresIntervalMs?: number;
+  /** Hedge delays, hedge share and placement cooldown of the closed routing loop. */
+  closedLoop?: ClosedLoopTuning;
 };
 
 /** A service wired in by the application (agents, UI server); stopped before the plane. */
@@ -63,6 +66,7 @@ export class ControlPlane {
   readonly gateway: Gateway;
   /** Services built on the fleet; see services.ts. */
   readonly services: ReturnType<typeof attachServices>;
+  readonly closedLoop: ClosedLoop;
   /** The embedded node while it runs. */
   embedded: EmbeddedHandle | null = null;
   private readonly attachments: Attachment[] = [];
@@ -93,6 +97,7 @@ export class ControlPlane {
     this.bus.on('node:state', () => this.gateway.views.invalidate());
     this.bus.on('node:removed', () => this.gateway.views.invalidate());
     this.registerApi();
+    this.closedLoop = this.wireClosedLoop();
     this.services = attachServices(this);
   }
 
@@ -126,7 +131,9 @@ export class ControlPlane {
     const wantEmbedded = this.config.embedded ?? (this.config.modelsDir !== undefined || foundLocal === 0);
     if (wantEmbedded) await this.startEmbedded();
 
+    await this.closedLoop.load();
     await this.nodes.start();
+    this.closedLoop.start().catch((error) => this.log.error({ err: error }, 'Pre-warming models failed'));
     for (const attachment of this.attachments) {
       if (!attachment.start) continue;
       await attachment.start().catch((error) => this.log.error({ err: error, service: attachment.name }, `Failed to start ${attachment.name}`));
@@ -150,6 +157,7 @@ export class ControlPlane {
     }
     this.attachments.length = 0;
     this.nodes.stop();
+    await this.closedLoop.stop();
     await this.gateway.close();
     if (this.embedded) {
       await this.embedded.close().catch((error) => this.log.error({ err: error }, 'Failed to stop the embedded node'));
@@ -239,5 +247,21 @@ export class ControlPlane {
     this.api.handle('models:list', () => this.models());
     this.api.handle('router:decisions', (args) => this.router.decisions(args?.limit ?? 100));
     this.api.handle('stats:figures', () => this.router.figures());
+  }
+
+  /**
+   * Builds the closed routing loop (scoring strategy, breakers, learning, placement controller,
+   * hedging), hooks it into the router, gateway and health loop, and registers its API.
+   */
+  private wireClosedLoop(): ClosedLoop {
+    const loop = new ClosedLoop(
+      { dataDir: this.config.dataDir, log: this.log.child({ component: 'closed-loop' }), bus: this.bus, router: this.router, nodes: this.nodes },
+      this.config.closedLoop,
+    );
+    this.gateway.hedging = loop.hedgePolicy();
+    this.api.handle('routing:settings', () => loop.settings.value);
+    this.api.handle('routing:set', (args) => loop.updateSettings(args));
+    this.api.handle('routing:stats', () => loop.stats());
+    return loop;
   }
 }

@@ -3,6 +3,7 @@ import { Ollama } from 'ollama';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSilentLogger } from '../../electron/control/core/logger';
 import { Gateway } from '../../electron/control/gateway/gateway';
+import { rankCandidates } from '../../electron/control/router/score';
 import type { ControlPlane } from '../../electron/control/plane';
 import { addNode, cleanupHarness, FaultNode, nodeIdOf, startNode, startPlane, tinyLlama, type TestNode } from './gateway-harness';
 
@@ -27,6 +28,22 @@ afterAll(async () => {
   await real?.close();
   await cleanupHarness();
 });
+
+/**
+ * Runs `body` with router v1's ranking and no breakers, so the fault node, which answers fastest
+ * and lists the model as loaded, is tried first even after earlier tests made it fail.
+ */
+async function withRouterV1(body: () => Promise<void>): Promise<void> {
+  const { rank, hooks } = plane.router;
+  plane.router.rank = rankCandidates;
+  plane.router.hooks = {};
+  try {
+    await body();
+  } finally {
+    plane.router.rank = rank;
+    plane.router.hooks = hooks;
+  }
+}
 
 const post = (path: string, body: unknown, init: RequestInit = {}) =>
   fetch(`${gateway}${path}`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), ...init });
@@ -119,7 +136,9 @@ describe('request bodies', () => {
       seen = req.headers['x-synaptic-priority'] as string | undefined;
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"done":true}');
     };
-    await post('/api/generate', { model: tinyLlama, prompt: 'x' }, { headers: { 'X-Synaptic-Priority': '9' } });
+    await withRouterV1(async () => {
+      await post('/api/generate', { model: tinyLlama, prompt: 'x' }, { headers: { 'X-Synaptic-Priority': '9' } });
+    });
     expect(plane.router.decisions(1)[0].factors.priority).toBe(9);
     expect(seen).toBeUndefined();
   });
@@ -145,6 +164,7 @@ describe('gateway loops', () => {
 
 describe('first-byte timeout', () => {
   it('tries another node when the first sends no headers in time', async () => {
+    await withRouterV1(async () => {
     const log = createSilentLogger();
     const slowGateway = new Gateway({ router: plane.router, fleet: () => plane.nodes.list(), log, firstByteTimeoutMs: 300 });
     const status = await slowGateway.listen('127.0.0.1', 0);
@@ -166,6 +186,7 @@ describe('first-byte timeout', () => {
     } finally {
       await slowGateway.close();
     }
+    });
   });
 });
 
@@ -214,10 +235,12 @@ describe('gateway listening and auth', () => {
       const client = new Ollama({ host: base, headers: { Authorization: `Bearer ${token}` } });
       const { models } = await client.list();
       expect(models.length).toBeGreaterThan(0);
-      await fetch(`${base}/api/generate`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}` },
-        body: JSON.stringify({ model: tinyLlama, prompt: 'x' }),
+      await withRouterV1(async () => {
+        await fetch(`${base}/api/generate`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}` },
+          body: JSON.stringify({ model: tinyLlama, prompt: 'x' }),
+        });
       });
       expect(forwardedAuth).toBeUndefined();
     } finally {

@@ -61,11 +61,11 @@ describe('parseRoutedBody', () => {
 
   it('reads model and options exactly as sent', () => {
     const result = parseRoutedBody(Buffer.from('{"model":"Llama3.2","options":{"num_ctx":4096}}'), false);
-    expect(result).toEqual({ ok: true, body: { model: 'Llama3.2', options: { num_ctx: 4096 } } });
+    expect(result).toEqual({ ok: true, body: { model: 'Llama3.2', options: { num_ctx: 4096 }, raw: { model: 'Llama3.2', options: { num_ctx: 4096 } } } });
   });
 
   it('accepts name in place of model for show', () => {
-    expect(parseRoutedBody(Buffer.from('{"name":"m"}'), true)).toEqual({ ok: true, body: { model: 'm' } });
+    expect(parseRoutedBody(Buffer.from('{"name":"m"}'), true)).toEqual({ ok: true, body: { model: 'm', raw: { name: 'm' } } });
   });
 });
 

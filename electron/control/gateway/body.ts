@@ -39,7 +39,12 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyOu
 }
 
 /** The fields the gateway reads from a routed request body. */
-export type RoutedBody = { model: string; options?: Record<string, unknown> };
+export type RoutedBody = {
+  model: string;
+  options?: Record<string, unknown>;
+  /** The whole parsed body, for request analysis. */
+  raw: Record<string, unknown>;
+};
 
 export type ParseOutcome = { ok: true; body: RoutedBody } | { ok: false; message: string };
 
@@ -66,7 +71,7 @@ export function parseRoutedBody(bytes: Buffer, acceptName: boolean): ParseOutcom
   if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options))) {
     return { ok: false, message: `options must be an object, got ${JSON.stringify(options)}` };
   }
-  return { ok: true, body: { model, options: (options ?? undefined) as Record<string, unknown> | undefined } };
+  return { ok: true, body: { model, options: (options ?? undefined) as Record<string, unknown> | undefined, raw: record } };
 }
 
 /** Reads `X-Synaptic-Priority` (1 to 10); absent gives undefined. */
@@ -78,4 +83,13 @@ export function parsePriority(header: string | string[] | undefined): { ok: true
     return { ok: false, message: `invalid X-Synaptic-Priority header '${text}': expected an integer from 1 to 10` };
   }
   return { ok: true, value };
+}
+
+/** Reads `X-Synaptic-Hedge`: `1`/`true` asks for a hedge, `0`/`false` forbids one; absent gives undefined. */
+export function parseHedgeHeader(header: string | string[] | undefined): { ok: true; value?: boolean } | { ok: false; message: string } {
+  if (header === undefined) return { ok: true };
+  const text = (Array.isArray(header) ? header[0] : header).trim().toLowerCase();
+  if (text === '1' || text === 'true') return { ok: true, value: true };
+  if (text === '0' || text === 'false') return { ok: true, value: false };
+  return { ok: false, message: `invalid X-Synaptic-Hedge header '${text}': expected 1, 0, true or false` };
 }

@@ -5,19 +5,20 @@ import type { RequestResult } from '../router/port';
 import { forwardableHeaders } from './headers';
 import { LineSplitter } from './ndjson';
 
-export type ForwardInput = {
+export type UpstreamInput = {
   nodeUrl: string;
   path: string;
   method: string;
   headers: OutgoingHttpHeaders;
   body: Buffer;
-  res: ServerResponse;
   agents: { http: Agent; https: HttpsAgent };
   /** Upstream must send its response headers within this many ms, or the attempt fails. */
   firstByteTimeoutMs: number;
   /** When true, a 5xx response is returned as retryable instead of being sent to the client. */
   mayRetry: boolean;
 };
+
+export type ForwardInput = UpstreamInput & { res: ServerResponse };
 
 /** The attempt failed before anything reached the client, so another node may be tried. */
 export type Retryable = {
@@ -28,6 +29,22 @@ export type Retryable = {
   body?: Buffer;
   headers?: OutgoingHttpHeaders;
 };
+/** The attempt was aborted through its signal before the node responded. */
+export type Cancelled = { kind: 'cancelled'; elapsedMs: number };
+/**
+ * The node sent its response headers. Node's and Go's HTTP servers send headers together with
+ * the first body write, so for Ollama-style streaming this is the first byte of output.
+ */
+export type Opened = {
+  kind: 'opened';
+  response: IncomingMessage;
+  status: number;
+  headers: OutgoingHttpHeaders;
+  /** `performance.now()` when the request was sent. */
+  startedAt: number;
+  /** Aborts the upstream request. */
+  abort(): void;
+};
 export type Forwarded = { kind: 'forwarded'; result: RequestResult };
 
 /**
@@ -35,36 +52,53 @@ export type Forwarded = { kind: 'forwarded'; result: RequestResult };
  * write. Once output has started, an upstream failure ends the body with one `{"error"}` line and
  * never a made-up `done`. A client that goes away aborts the upstream request at once.
  */
-export function forwardOnce(input: ForwardInput): Promise<Retryable | Forwarded> {
-  const started = performance.now();
+export async function forwardOnce(input: ForwardInput): Promise<Retryable | Forwarded> {
   const { res } = input;
+  const controller = new AbortController();
+  const onClientClose = () => {
+    if (!res.writableFinished) controller.abort();
+  };
+  res.on('close', onClientClose);
+  let opened: Retryable | Cancelled | Opened;
+  try {
+    opened = await openUpstream(input, controller.signal);
+  } finally {
+    res.off('close', onClientClose);
+  }
+  if (opened.kind === 'retryable') return opened;
+  if (opened.kind === 'cancelled') {
+    return { kind: 'forwarded', result: { ok: false, cancelled: true, latencyMs: opened.elapsedMs, error: 'client disconnected' } };
+  }
+  return relayResponse(opened, res);
+}
+
+/**
+ * Sends a request to a node and resolves when its response headers arrive, or with a retryable
+ * failure: no response within the first-byte timeout, a connection error, or a 5xx status when
+ * `mayRetry` is set. Aborting `signal` cancels the request at once, so the node sees the abort.
+ */
+export function openUpstream(input: UpstreamInput, signal?: AbortSignal): Promise<Retryable | Cancelled | Opened> {
+  const startedAt = performance.now();
   const target = new URL(input.path, input.nodeUrl.endsWith('/') ? input.nodeUrl : `${input.nodeUrl}/`);
   const isHttps = target.protocol === 'https:';
   const controller = new AbortController();
   const send = isHttps ? httpsRequest : httpRequest;
+  const elapsed = () => performance.now() - startedAt;
 
   return new Promise((resolve) => {
     let settled = false;
-    let ttftMs: number | undefined;
-    let lastLine: Buffer | undefined;
-    const retry = (fields: Omit<Retryable, 'kind' | 'elapsedMs'>) =>
-      settle({ kind: 'retryable', elapsedMs: performance.now() - started, ...fields });
-    const settle = (value: Retryable | Forwarded) => {
+    const settle = (value: Retryable | Cancelled | Opened) => {
       if (settled) return;
       settled = true;
       clearTimeout(firstByteTimer);
-      res.off('close', onClientClose);
+      signal?.removeEventListener('abort', onAbort);
       resolve(value);
     };
-    const finish = (fields: Omit<RequestResult, 'latencyMs' | 'ttftMs'>) =>
-      settle({ kind: 'forwarded', result: { latencyMs: performance.now() - started, ttftMs, ...fields, ...usage(lastLine) } });
-
-    const onClientClose = () => {
-      if (res.writableFinished) return;
+    const retry = (fields: Omit<Retryable, 'kind' | 'elapsedMs'>) => settle({ kind: 'retryable', elapsedMs: elapsed(), ...fields });
+    const onAbort = () => {
       controller.abort();
-      finish({ ok: false, cancelled: true, error: 'client disconnected' });
+      settle({ kind: 'cancelled', elapsedMs: elapsed() });
     };
-    res.on('close', onClientClose);
 
     const upstream = send(target, {
       method: input.method,
@@ -76,6 +110,8 @@ export function forwardOnce(input: ForwardInput): Promise<Retryable | Forwarded>
       controller.abort();
       retry({ error: `node sent no response within ${input.firstByteTimeoutMs} ms` });
     }, input.firstByteTimeoutMs);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
 
     upstream.on('error', (error) => {
       if (settled) return;
@@ -90,69 +126,99 @@ export function forwardOnce(input: ForwardInput): Promise<Retryable | Forwarded>
       }
       const status = response.statusCode ?? 502;
       const headers = forwardableHeaders(response.headers);
-
       if (status >= 500 && input.mayRetry) {
-        collect(response).then((body) =>
-          retry({ error: `node returned ${status}: ${summarize(body)}`, status, body, headers }),
-        );
+        collect(response).then((body) => retry({ error: `node returned ${status}: ${summarize(body)}`, status, body, headers }));
         return;
       }
-
-      res.writeHead(status, headers);
-      const lineMode = String(response.headers['content-type'] ?? '').includes('application/x-ndjson');
-      const splitter = new LineSplitter();
-      let ended = false;
-
-      const write = (bytes: Buffer) => {
-        if (ttftMs === undefined) ttftMs = performance.now() - started;
-        if (!res.write(bytes)) {
-          response.pause();
-          res.once('drain', () => response.resume());
-        }
-      };
-
-      response.on('data', (chunk: Buffer) => {
-        if (!lineMode) {
-          lastLine = chunk;
-          write(chunk);
-          return;
-        }
-        for (const line of splitter.push(chunk)) {
-          lastLine = line;
-          write(line);
-        }
-      });
-
-      response.on('end', () => {
-        ended = true;
-        const rest = lineMode ? splitter.rest() : null;
-        if (rest) {
-          lastLine = rest;
-          write(rest);
-        }
-        res.end();
-        const error = status >= 400 ? summarize(lastLine) : undefined;
-        finish({ ok: status < 400, status, error });
-      });
-
-      response.on('close', () => {
-        if (ended || settled) return;
-        if (res.destroyed || controller.signal.aborted) {
-          finish({ ok: false, cancelled: true, status, error: 'client disconnected' });
-          return;
-        }
-        const message = 'node connection closed before the response was complete';
-        if (lineMode) {
-          res.end(JSON.stringify({ error: message }) + '\n');
-        } else {
-          res.destroy(new Error(message));
-        }
-        finish({ ok: false, status, error: message });
-      });
-      response.on('error', () => undefined);
+      response.pause();
+      settle({ kind: 'opened', response, status, headers, startedAt, abort: () => controller.abort() });
     });
 
     upstream.end(input.body);
+  });
+}
+
+/** Relays an opened response to the client until it ends, fails or the client goes away. */
+export function relayResponse(opened: Opened, res: ServerResponse): Promise<Forwarded> {
+  const { response, status } = opened;
+  return new Promise((resolve) => {
+    let settled = false;
+    let ttftMs: number | undefined;
+    let lastLine: Buffer | undefined;
+    let ended = false;
+    let clientGone = false;
+    const latency = () => performance.now() - opened.startedAt;
+    const finish = (fields: Omit<RequestResult, 'latencyMs' | 'ttftMs'>) => {
+      if (settled) return;
+      settled = true;
+      res.off('close', onClientClose);
+      resolve({ kind: 'forwarded', result: { latencyMs: latency(), ttftMs, ...fields, ...usage(lastLine) } });
+    };
+    const onClientClose = () => {
+      if (res.writableFinished) return;
+      clientGone = true;
+      opened.abort();
+      response.destroy();
+      finish({ ok: false, cancelled: true, status, error: 'client disconnected' });
+    };
+    if (res.destroyed) {
+      onClientClose();
+      return;
+    }
+    res.on('close', onClientClose);
+
+    res.writeHead(status, opened.headers);
+    const lineMode = String(response.headers['content-type'] ?? '').includes('application/x-ndjson');
+    const splitter = new LineSplitter();
+
+    const write = (bytes: Buffer) => {
+      if (ttftMs === undefined) ttftMs = latency();
+      if (!res.write(bytes)) {
+        response.pause();
+        res.once('drain', () => response.resume());
+      }
+    };
+
+    response.on('data', (chunk: Buffer) => {
+      if (!lineMode) {
+        lastLine = chunk;
+        write(chunk);
+        return;
+      }
+      for (const line of splitter.push(chunk)) {
+        lastLine = line;
+        write(line);
+      }
+    });
+
+    response.on('end', () => {
+      ended = true;
+      const rest = lineMode ? splitter.rest() : null;
+      if (rest) {
+        lastLine = rest;
+        write(rest);
+      }
+      res.end();
+      const error = status >= 400 ? summarize(lastLine) : undefined;
+      finish({ ok: status < 400, status, error });
+    });
+
+    response.on('close', () => {
+      if (ended || settled) return;
+      if (res.destroyed || clientGone) {
+        finish({ ok: false, cancelled: true, status, error: 'client disconnected' });
+        return;
+      }
+      const message = 'node connection closed before the response was complete';
+      if (lineMode) {
+        res.end(JSON.stringify({ error: message }) + '\n');
+      } else {
+        res.destroy(new Error(message));
+      }
+      finish({ ok: false, status, error: message });
+    });
+    response.on('error', () => undefined);
+    response.resume();
   });
 }
 

@@ -4,11 +4,13 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { GatewayStatus, NodeView } from '../../../shared/types';
 import type { Logger } from '../core/logger';
 import { sameModel } from '../ollama-store/model-name';
-import type { RouterPort } from '../router/port';
+import type { RouteLease, RouteRequest, RouterPort } from '../router/port';
 import { presentedToken, secretsEqual } from '../ui-server/security';
-import { parsePriority, parseRoutedBody, readBody } from './body';
+import { parseHedgeHeader, parsePriority, parseRoutedBody, readBody } from './body';
 import { FleetViews } from './fleet-views';
-import { forwardOnce, type Retryable } from './forward';
+import { openUpstream, relayResponse, type Forwarded, type Retryable, type UpstreamInput } from './forward';
+import { openWithHedge, type HedgedOpen, type HedgePolicy, type OpenFn } from './hedged-open';
+import { analyzeRequest } from '../analysis/request-context';
 import { forwardableHeaders } from './headers';
 import { listenWithFallback } from './listen';
 import { toOpenAiModels } from './merge';
@@ -39,6 +41,9 @@ export type GatewayOptions = {
  */
 export const viaHeader = 'x-synaptic-via';
 
+/** Header that asks for (`1`) or forbids (`0`) a hedge on one request. */
+export const hedgeHeaderName = 'x-synaptic-hedge';
+
 const defaults = {
   maxBodyBytes: 256 * 1024 * 1024,
   firstByteTimeoutMs: 300_000,
@@ -55,6 +60,8 @@ export class Gateway {
   readonly views: FleetViews;
   /** Random id of this gateway instance, sent in `x-synaptic-via`. */
   readonly instanceId = randomUUID().slice(0, 8);
+  /** Hedging policy of the closed loop; without one no request is hedged. */
+  hedging?: HedgePolicy;
   private readonly server: Server;
   private readonly agents = {
     http: new Agent({ keepAlive: true, maxSockets: 256 }),
@@ -192,63 +199,111 @@ export class Gateway {
     const parsed = parseRoutedBody(read.bytes, routed.acceptName);
     if (!parsed.ok) return fail(400, parsed.message);
 
+    const hedgeHeader = parseHedgeHeader(req.headers[hedgeHeaderName]);
+    if (!hedgeHeader.ok) return fail(400, hedgeHeader.message);
+    const analysis = analyzeRequest({ path: path.split('?')[0], body: parsed.body.raw, headers: req.headers, priority: priority.value });
+    const context = analysis.ok ? analysis.context : undefined;
+
     const headers = forwardableHeaders(req.headers, [
       'host',
       'content-length',
       'x-synaptic-priority',
+      hedgeHeaderName,
       ...(this.options.token !== undefined ? ['authorization'] : []),
     ]);
     headers[viaHeader] = via ? `${via}, ${this.instanceId}` : this.instanceId;
-    const tried: string[] = [];
-    let lastFailure: Retryable | undefined;
+    const upstream = (nodeUrl: string, mayRetry: boolean): UpstreamInput => ({
+      nodeUrl,
+      path,
+      method: 'POST',
+      headers,
+      body: read.bytes,
+      agents: this.agents,
+      firstByteTimeoutMs: this.settings.firstByteTimeoutMs,
+      mayRetry,
+    });
+    const hedging = this.hedging;
+    const generates = routed.endpoint === 'chat' || routed.endpoint === 'generate';
+    const hedge = hedging !== undefined && generates && (hedgeHeader.value ?? hedging.enabledByDefault());
 
-    for (let attempt = 1; attempt <= this.settings.maxAttempts; attempt++) {
-      const outcome = this.options.router.route({
-        endpoint: routed.endpoint,
-        model: parsed.body.model,
-        priority: priority.value,
-        options: parsed.body.options,
-        exclude: tried,
-        attempt,
-      });
-      if (outcome.kind !== 'routed') {
-        if (lastFailure) return relayFailure(res, lastFailure, fail);
-        return fail(outcome.kind === 'not_found' ? 404 : 503, outcome.message);
-      }
+    const client = new AbortController();
+    const onClientClose = () => {
+      if (!res.writableFinished) client.abort();
+    };
+    res.on('close', onClientClose);
+    try {
+      const tried: string[] = [];
+      let lastFailure: Retryable | undefined;
 
-      const { lease } = outcome;
-      tried.push(lease.node.id);
-      let result: Awaited<ReturnType<typeof forwardOnce>> | undefined;
-      try {
-        result = await forwardOnce({
-          nodeUrl: lease.node.url,
-          path,
-          method: 'POST',
-          headers,
-          body: read.bytes,
-          res,
-          agents: this.agents,
-          firstByteTimeoutMs: this.settings.firstByteTimeoutMs,
-          mayRetry: attempt < this.settings.maxAttempts,
-        });
-      } finally {
-        if (!result) lease.finish({ ok: false, latencyMs: 0, error: 'gateway failed while forwarding' });
-        else if (result.kind === 'forwarded') lease.finish(result.result);
-        else {
-          const retried = attempt < this.settings.maxAttempts;
-          lease.finish({ ok: false, latencyMs: result.elapsedMs, status: result.status, error: result.error, retried });
+      for (let attempt = 1; attempt <= this.settings.maxAttempts; attempt++) {
+        const request: RouteRequest = {
+          endpoint: routed.endpoint,
+          model: parsed.body.model,
+          priority: priority.value,
+          options: parsed.body.options,
+          exclude: [...tried],
+          attempt,
+          ...(context ? { taskType: context.taskType, prefersGpu: context.prefersGpu, expectedOutputTokens: context.maxOutputTokens } : {}),
+        };
+        const outcome = this.options.router.route(request);
+        if (outcome.kind !== 'routed') {
+          if (lastFailure) return relayFailure(res, lastFailure, fail);
+          return fail(outcome.kind === 'not_found' ? 404 : 503, outcome.message);
         }
-      }
-      if (result.kind === 'forwarded') return;
 
-      lastFailure = result;
-      this.options.log.warn(
-        { nodeId: lease.node.id, attempt, err: result.error },
-        `Retrying ${routed.endpoint} model=${parsed.body.model} on another node: ${result.error}`,
-      );
-      if (res.destroyed) return;
+        const mayRetry = attempt < this.settings.maxAttempts;
+        const open: OpenFn = (lease, signal) => openUpstream(upstream(lease.node.url, mayRetry), signal);
+        let opened: HedgedOpen;
+        if (hedge && hedging) {
+          opened = await openWithHedge({ router: this.options.router, policy: hedging, request, primary: outcome.lease, open, signal: client.signal, willRetry: mayRetry });
+        } else {
+          opened = await this.openPlain(outcome.lease, open, client.signal, mayRetry);
+        }
+
+        if (opened.kind === 'opened') {
+          await this.relay(opened, res);
+          return;
+        }
+        tried.push(...opened.tried);
+        if (opened.failure.kind === 'cancelled' || res.destroyed) return;
+
+        lastFailure = opened.failure;
+        this.options.log.warn(
+          { nodeIds: opened.tried, attempt, err: lastFailure.error },
+          `Retrying ${routed.endpoint} model=${parsed.body.model} on another node: ${lastFailure.error}`,
+        );
+      }
+      if (lastFailure) relayFailure(res, lastFailure, fail);
+    } finally {
+      res.off('close', onClientClose);
     }
-    if (lastFailure) relayFailure(res, lastFailure, fail);
+  }
+
+  /** Opens the request on one node and finishes the lease when it fails. */
+  private async openPlain(lease: RouteLease, open: OpenFn, signal: AbortSignal, willRetry: boolean): Promise<HedgedOpen> {
+    let outcome: Awaited<ReturnType<OpenFn>> | undefined;
+    try {
+      outcome = await open(lease, signal);
+    } finally {
+      if (!outcome) lease.finish({ ok: false, latencyMs: 0, error: 'gateway failed while forwarding' });
+    }
+    if (outcome.kind === 'opened') return { kind: 'opened', lease, opened: outcome };
+    if (outcome.kind === 'cancelled') {
+      lease.finish({ ok: false, cancelled: true, latencyMs: outcome.elapsedMs, error: 'client disconnected' });
+    } else {
+      lease.finish({ ok: false, latencyMs: outcome.elapsedMs, status: outcome.status, error: outcome.error, retried: willRetry });
+    }
+    return { kind: 'failed', failure: outcome, tried: [lease.node.id] };
+  }
+
+  /** Relays the winning response and finishes its lease with the result. */
+  private async relay(opened: Extract<HedgedOpen, { kind: 'opened' }>, res: ServerResponse): Promise<void> {
+    let forwarded: Forwarded | undefined;
+    try {
+      forwarded = await relayResponse(opened.opened, res);
+    } finally {
+      opened.lease.finish(forwarded ? forwarded.result : { ok: false, latencyMs: 0, error: 'gateway failed while forwarding' });
+    }
   }
 }
 

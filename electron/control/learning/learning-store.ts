@@ -162,6 +162,15 @@ export class LearningStore {
     return values.length >= 5 ? percentile(values, 0.95) : undefined;
   }
 
+  /** Lists every stored (node, model, task type) with its raw EWMAs, for display. */
+  list(): Array<{ nodeId: string; model: string; taskType: string } & LearnedStats> {
+    return [...this.entries.entries()].map(([key, entry]) => {
+      const [nodeId, model, taskType] = key.split('|');
+      const { ttftMs, tokensPerSec, latencyMs, successRate, samples } = entry;
+      return { nodeId, model, taskType, ttftMs, tokensPerSec, latencyMs, successRate, samples };
+    });
+  }
+
   size(): number {
     return this.entries.size;
   }

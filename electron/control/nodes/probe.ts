@@ -20,6 +20,11 @@ export type ProbeOptions = {
   now?: () => number;
 };
 
+/** Reads a node's loaded models from `GET /api/ps` alone. */
+export async function probeLoaded(baseUrl: string, options: ProbeOptions): Promise<ProbeOutcome<PsEntry[]>> {
+  return mapOk(await probeJson(baseUrl, '/api/ps', psResponse, options), (p) => p.models);
+}
+
 /** Runs `HEAD /`, `GET /api/version`, `/api/tags` and `/api/ps` against a node, in parallel. */
 export async function probeNode(baseUrl: string, options: ProbeOptions): Promise<ProbeReport> {
   const [heartbeat, version, tags, ps] = await Promise.all([

@@ -8,7 +8,7 @@ import { classifyProbe, nextCheckDelay } from './health';
 import { normalizeNodeUrl } from './node-url';
 import type { NodeStore, StoredNode } from './node-store';
 import { toLoadedModel, toNodeModel } from './placement';
-import { probeNode } from './probe';
+import { probeLoaded, probeNode } from './probe';
 
 export type HealthSettings = {
   /** Delay between checks of a healthy node, in ms. */
@@ -60,6 +60,7 @@ type NodeEntry = {
   problems: NodeProblem[];
   timer?: NodeJS.Timeout;
   checking?: Promise<void>;
+  refreshing?: Promise<void>;
   removed: boolean;
 };
 
@@ -74,6 +75,8 @@ export class NodeRegistry {
   private running = false;
   /** Set by the control plane so that node views carry the router's in-flight and latency figures. */
   trafficOf: (id: string) => NodeTraffic = () => ({ inFlight: 0 });
+  /** Called after every health check with the health before and after it; errors are logged. */
+  onHealthPass?: (id: string, previous: NodeHealth, current: NodeHealth) => void;
 
   constructor(
     private readonly store: NodeStore | null,
@@ -189,6 +192,28 @@ export class NodeRegistry {
     return view;
   }
 
+  /**
+   * Re-reads a node's `/api/ps` outside the health loop, so the router sees a model that a
+   * request just loaded or unloaded. Calls for a node while one runs share it. Never throws.
+   */
+  refreshLoaded(id: string): Promise<void> {
+    const entry = this.nodes.get(id);
+    if (!entry || entry.health === 'down') return Promise.resolve();
+    if (entry.refreshing) return entry.refreshing;
+    entry.refreshing = probeLoaded(entry.url, { timeoutMs: this.settings.probeTimeoutMs, fetch: this.fetchImpl })
+      .then((ps) => {
+        if (!ps.ok || entry.removed) return;
+        const before = signature(entry);
+        entry.loaded = ps.value.map(toLoadedModel);
+        if (signature(entry) !== before) this.bus.emit('node:state', this.view(entry));
+      })
+      .catch((error) => this.log.warn({ nodeId: id, err: error }, 'Reading /api/ps failed'))
+      .finally(() => {
+        entry.refreshing = undefined;
+      });
+    return entry.refreshing;
+  }
+
   /** Runs a health check now and returns the node's state after it. */
   async check(id: string): Promise<NodeView> {
     const entry = this.requireEntry(id);
@@ -278,6 +303,11 @@ export class NodeRegistry {
       else this.log.info(fields, message);
     }
     if (signature(entry) !== before) this.bus.emit('node:state', this.view(entry));
+    try {
+      this.onHealthPass?.(entry.id, previousHealth, entry.health);
+    } catch (error) {
+      this.log.error({ nodeId: entry.id, err: error }, 'Health pass hook failed');
+    }
   }
 
   private view(entry: NodeEntry): NodeView {

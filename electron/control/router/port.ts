@@ -1,4 +1,5 @@
 import type { RouteDecision } from '../../../shared/types';
+import type { TaskType } from '../analysis/task-type';
 
 /** Ollama endpoints the router distinguishes; OpenAI-compatible ones map onto these. */
 export type Endpoint = 'chat' | 'generate' | 'embed' | 'embeddings' | 'show';
@@ -14,6 +15,14 @@ export type RouteRequest = {
   /** The request's `options` (num_ctx, num_gpu, ...), read only for scoring. */
   options?: Record<string, unknown>;
   attempt?: number;
+  /** Kind of work, from request analysis; learned statistics are kept per task type. */
+  taskType?: TaskType;
+  /** Output tokens the request is expected to produce, for latency estimates. */
+  expectedOutputTokens?: number;
+  /** True when the request should run on a GPU (request analysis); default true. */
+  prefersGpu?: boolean;
+  /** Only nodes whose loaded copy of the model matches the request; used for hedges. */
+  requireLoaded?: boolean;
 };
 
 export type NodeTarget = { id: string; name: string; url: string };

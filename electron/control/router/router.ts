@@ -4,7 +4,7 @@ import type { EventBus } from '../core/event-bus';
 import type { Logger } from '../core/logger';
 import type { NodeSnapshot, NodeTraffic } from '../nodes/registry';
 import { NodeStats } from './node-stats';
-import type { RequestResult, RouteLease, RouteOutcome, RouteRequest, RouterPort } from './port';
+import type { NodeTarget, RequestResult, RouteLease, RouteOutcome, RouteRequest, RouterPort } from './port';
 import { RingBuffer } from './ring-buffer';
 import { rankCandidates, type CandidateSnapshot, type RankFunction, type Ranking } from './score';
 
@@ -17,7 +17,26 @@ export type RouterOptions = {
   rank?: RankFunction;
   decisionCapacity?: number;
   now?: () => Date;
+  hooks?: RouterHooks;
 };
+
+/** Optional hooks of the closed loop; the control plane sets them after construction. */
+export type RouterHooks = {
+  /**
+   * Asks a node's circuit breaker for permission when the router picks it. `rejected` makes the
+   * router take the next candidate; `probe` lets this request through as the breaker's probe.
+   * When every candidate was rejected the router asks again with `lastResort` true, so a hook
+   * can let a merely slow node serve rather than fail the request.
+   */
+  admit?: (nodeId: string, lastResort: boolean) => 'allowed' | 'probe' | 'rejected';
+  /** Called once per lease when it finishes, after the router's own bookkeeping. */
+  onFinish?: (finished: FinishedLease) => void;
+  /** Name recorded as the decision's strategy; `router-v1` by default. */
+  strategyName?: () => string;
+};
+
+/** A finished lease, as passed to `RouterHooks.onFinish`. */
+export type FinishedLease = { request: RouteRequest; node: NodeTarget; decision: RouteDecision; result: RequestResult };
 
 /**
  * Router v1: picks the best healthy node that holds the model, counts requests in flight per
@@ -27,6 +46,7 @@ export type RouterOptions = {
  */
 export class Router implements RouterPort {
   rank: RankFunction;
+  hooks: RouterHooks;
   private readonly stats = new Map<string, NodeStats>();
   private readonly decisionLog: RingBuffer<RouteDecision>;
   private readonly now: () => Date;
@@ -34,18 +54,14 @@ export class Router implements RouterPort {
 
   constructor(private readonly options: RouterOptions) {
     this.rank = options.rank ?? rankCandidates;
+    this.hooks = options.hooks ?? {};
     this.decisionLog = new RingBuffer(options.decisionCapacity ?? 1000);
     this.now = options.now ?? (() => new Date());
   }
 
   route(request: RouteRequest): RouteOutcome {
     const snapshots = this.options.nodes();
-    const candidates: CandidateSnapshot[] = snapshots.map((node) => ({
-      ...node,
-      inFlight: this.statsOf(node.id).inFlight,
-      ewmaLatencyMs: this.statsOf(node.id).ewmaLatencyMs,
-    }));
-    const ranking = this.rank(candidates, { model: request.model, options: request.options }, new Set(request.exclude));
+    const ranking = this.admitted(this.rankFor(request, snapshots));
     const decision = this.newDecision(request, ranking);
     this.decisionLog.push(decision);
 
@@ -57,14 +73,15 @@ export class Router implements RouterPort {
     stats.begin();
     this.totalRequests += 1;
     this.options.log.info(
-      { decisionId: decision.id, nodeId: node.id, attempt: decision.attempt },
-      `routed ${request.endpoint} model=${request.model} node=${node.name} reason="${best.reason}"`,
+      { decisionId: decision.id, nodeId: node.id, attempt: decision.attempt, factors: decision.factors },
+      `routed ${request.endpoint} model=${request.model} node=${node.name} reason="${best.reason}" factors=${formatFactors(decision.factors)}`,
     );
     this.options.bus.emit('route:decision', decision);
 
     let finished = false;
+    const target: NodeTarget = { id: node.id, name: node.name, url: node.url };
     const lease: RouteLease = {
-      node: { id: node.id, name: node.name, url: node.url },
+      node: target,
       decision,
       finish: (result: RequestResult) => {
         if (finished) return;
@@ -72,9 +89,67 @@ export class Router implements RouterPort {
         stats.end(result);
         Object.assign(decision, outcomeFields(result));
         this.options.bus.emit('route:decision', decision);
+        try {
+          this.hooks.onFinish?.({ request, node: target, decision, result });
+        } catch (error) {
+          this.options.log.error({ err: error, decisionId: decision.id, nodeId: node.id }, 'Lease finish hook failed');
+        }
       },
     };
     return { kind: 'routed', lease };
+  }
+
+  /**
+   * Ranks the fleet for a request without claiming a node or asking any breaker; the gateway
+   * uses it to learn whether a hedge target exists. A round-robin strategy still advances.
+   */
+  preview(request: RouteRequest): Ranking {
+    return this.rankFor(request, this.options.nodes());
+  }
+
+  private rankFor(request: RouteRequest, snapshots: NodeSnapshot[]): Ranking {
+    const candidates: CandidateSnapshot[] = snapshots.map((node) => ({
+      ...node,
+      inFlight: this.statsOf(node.id).inFlight,
+      ewmaLatencyMs: this.statsOf(node.id).ewmaLatencyMs,
+    }));
+    const ranking = this.rank(
+      candidates,
+      {
+        model: request.model,
+        options: request.options,
+        priority: request.priority,
+        taskType: request.taskType,
+        expectedOutputTokens: request.expectedOutputTokens,
+        prefersGpu: request.prefersGpu,
+      },
+      new Set(request.exclude),
+    );
+    if (!request.requireLoaded) return ranking;
+    const cold = ranking.ranked.filter((candidate) => candidate.fit !== 'matching');
+    return {
+      ...ranking,
+      ranked: ranking.ranked.filter((candidate) => candidate.fit === 'matching'),
+      unavailable: [...ranking.unavailable, ...cold.map((c) => ({ id: c.id, name: c.name, reason: 'model not loaded with matching options' }))],
+    };
+  }
+
+  /** Moves candidates whose breaker rejects the request from `ranked` to `unavailable`. */
+  private admitted(ranking: Ranking): Ranking {
+    const admit = this.hooks.admit;
+    if (!admit) return ranking;
+    for (const lastResort of [false, true]) {
+      const rejected: Ranking['unavailable'] = [];
+      for (let index = 0; index < ranking.ranked.length; index++) {
+        const candidate = ranking.ranked[index];
+        if (admit(candidate.id, lastResort) !== 'rejected') {
+          return { ...ranking, ranked: ranking.ranked.slice(index), unavailable: [...rejected, ...ranking.unavailable] };
+        }
+        rejected.push({ id: candidate.id, name: candidate.name, reason: 'breaker rejected the request' });
+      }
+      if (lastResort) return { ...ranking, ranked: [], unavailable: [...rejected, ...ranking.unavailable] };
+    }
+    return ranking;
   }
 
   decisions(limit = 100): RouteDecision[] {
@@ -127,7 +202,12 @@ export class Router implements RouterPort {
       ...ranking.lacking.map((c) => ({ nodeId: c.id, nodeName: c.name, reason: 'does not hold the model' })),
     ];
     const factors: Record<string, number> = {};
-    if (best) {
+    if (best?.factors) {
+      // Contributions first, then the total and the request's priority as context.
+      Object.assign(factors, best.factors);
+      if (best.score !== undefined) factors.score = best.score;
+      factors.priority = request.priority ?? 5;
+    } else if (best) {
       factors.loaded = best.fit === 'matching' ? 1 : best.fit === 'mismatched' ? 0.5 : 0;
       factors.inFlight = best.inFlight;
       if (best.ewmaLatencyMs !== undefined) factors.ewmaMs = Math.round(best.ewmaLatencyMs);
@@ -140,13 +220,20 @@ export class Router implements RouterPort {
       model: request.model,
       nodeId: best?.id ?? null,
       nodeName: best?.name ?? null,
-      strategy: 'router-v1',
+      strategy: this.hooks.strategyName?.() ?? 'router-v1',
       reason: best?.reason ?? '',
       factors,
       alternatives,
       attempt: request.attempt ?? 1,
     };
   }
+}
+
+/** Formats a decision's factors for a log line, e.g. `resident=+30 load=-12.5 score=47.5 priority=5`. */
+export function formatFactors(factors: Record<string, number>): string {
+  return Object.entries(factors)
+    .map(([name, value]) => `${name}=${value > 0 && name !== 'score' && name !== 'priority' ? '+' : ''}${value}`)
+    .join(' ');
 }
 
 function outcomeFields(result: RequestResult): Partial<RouteDecision> {

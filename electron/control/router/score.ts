@@ -1,5 +1,6 @@
 import type { NodeHealth, LoadedModel, NodeModel } from '../../../shared/types';
 import { sameModel } from '../ollama-store/model-name';
+import type { TaskType } from '../analysis/task-type';
 
 /** What scoring reads about a node: plain data, no references into live state. */
 export type CandidateSnapshot = {
@@ -12,7 +13,15 @@ export type CandidateSnapshot = {
   ewmaLatencyMs?: number;
 };
 
-export type ScoreRequest = { model: string; options?: Record<string, unknown> };
+export type ScoreRequest = {
+  model: string;
+  options?: Record<string, unknown>;
+  /** 1 (lowest) to 10; default 5. */
+  priority?: number;
+  taskType?: TaskType;
+  expectedOutputTokens?: number;
+  prefersGpu?: boolean;
+};
 
 /** How well a node's loaded copy of the model fits the request's options. */
 export type LoadFit = 'matching' | 'mismatched' | 'not_loaded';
@@ -26,6 +35,10 @@ export type RankedCandidate = {
   ewmaLatencyMs?: number;
   /** Human-readable summary, e.g. `loaded; 0 in flight; ewma 180ms`. */
   reason: string;
+  /** Score of a scoring strategy, when it computes one. */
+  score?: number;
+  /** Each factor's contribution to `score`; they add up to it. */
+  factors?: Record<string, number>;
 };
 
 export type Ranking = {

@@ -17,18 +17,17 @@ export type ClosedLoopRankOptions = {
   /** GPU memory of a node in bytes, from user settings, when known. */
   gpuVramOf?: (nodeId: string) => number | undefined;
   random?: RandomSource;
-  /** Task type and output length assumed because router v1's ScoreRequest carries neither. */
+  /** Task type, output length and priority assumed when the request does not carry them. */
   taskType?: TaskType;
   expectedOutputTokens?: number;
   priority?: number;
 };
 
 /**
- * Adapts the closed-loop scoring to router v1's `RankFunction` hook (`router.rank = ...`).
- * Router v1's request carries only the model and options, so priority, task type and output
- * length come from these options.
- * NOTE: router v1 builds RouteDecision.factors from its own fields, so the per-factor
- * contributions computed here reach the trace only through each candidate's `reason` text.
+ * Adapts the closed-loop scoring to the router's `RankFunction` hook (`router.rank = ...`).
+ * Priority, task type and expected output length come from the request when the gateway's
+ * analysis set them, else from these options. Each ranked candidate carries its score and
+ * factor contributions, which the router copies into `RouteDecision.factors`.
  */
 export function createClosedLoopRank(options: ClosedLoopRankOptions): RankFunction {
   const state = createStrategyState();
@@ -36,10 +35,11 @@ export function createClosedLoopRank(options: ClosedLoopRankOptions): RankFuncti
   return (nodes, request, exclude) => {
     const ranking: Ranking = { ranked: [], unavailable: [], lacking: [] };
     const candidates: ScoringCandidate[] = [];
+    const taskType = request.taskType ?? options.taskType ?? 'chat';
     const scoringRequest: ScoringRequest = {
-      priority: options.priority ?? 5,
-      prefersGpu: true,
-      expectedOutputTokens: options.expectedOutputTokens ?? 256,
+      priority: request.priority ?? options.priority ?? 5,
+      prefersGpu: request.prefersGpu ?? true,
+      expectedOutputTokens: request.expectedOutputTokens ?? options.expectedOutputTokens ?? 256,
       numCtx: typeof request.options?.num_ctx === 'number' ? request.options.num_ctx : undefined,
       numGpu: typeof request.options?.num_gpu === 'number' ? request.options.num_gpu : undefined,
     };
@@ -57,11 +57,16 @@ export function createClosedLoopRank(options: ClosedLoopRankOptions): RankFuncti
       const copy = node.loaded.find((m) => sameModel(m.name, request.model));
       const vram = options.gpuVramOf?.(node.id);
       const usedVram = node.loaded.reduce((sum, m) => sum + m.sizeVramBytes, 0);
-      const learned = options.learning?.get(node.id, request.model, options.taskType ?? 'chat');
+      const learned = options.learning?.get(node.id, request.model, taskType);
+      const healthy = node.health === 'up' || node.health === 'degraded';
+      if (!healthy) {
+        ranking.unavailable.push({ id: node.id, name: node.name, reason: `node is ${node.health}` });
+        continue;
+      }
       candidates.push({
         nodeId: node.id,
         nodeName: node.name,
-        healthy: node.health === 'up' || node.health === 'degraded',
+        healthy,
         hasModel: true,
         loaded: copy ? { placement: copy.placement, gpuShare: copy.sizeBytes > 0 ? copy.sizeVramBytes / copy.sizeBytes : 0, contextLength: copy.contextLength } : null,
         ...(vram !== undefined ? { freeVramBytes: Math.max(0, vram - usedVram) } : {}),
@@ -89,6 +94,8 @@ export function createClosedLoopRank(options: ClosedLoopRankOptions): RankFuncti
         inFlight: node.inFlight,
         ewmaLatencyMs: node.ewmaLatencyMs,
         reason: `score ${entry.score}: ${entry.reason}`,
+        score: entry.score,
+        factors: entry.factors,
       };
       ranking.ranked.push(ranked);
     }
