@@ -2,13 +2,16 @@
  * Starts a simulated fleet on loopback ports so the control center has nodes to route to
  * without real GPUs, and optionally sends a small workload through the closed-loop router.
  *
- *   npm run demo -- [--profile home-lab] [--speed 1] [--traffic 0]
+ *   npm run demo -- [--profile home-lab] [--speed 1] [--traffic 0] [--app] [--ui-port 0] [--live-traffic]
  *
- * --profile  a name under resources/fleet-profiles or a path to a profile JSON file
- * --speed    simulated milliseconds per real millisecond (1 is real time)
- * --traffic  number of requests to route through ClosedLoopDriver before idling (0 = none)
+ * --profile       a name under resources/fleet-profiles or a path to a profile JSON file
+ * --speed         simulated milliseconds per real millisecond (1 is real time)
+ * --traffic       number of requests to route through ClosedLoopDriver before idling (0 = none)
+ * --app           also start the serve-mode app (gateway, metrics, web UI) with every node added
+ * --ui-port       port of the web UI with --app (0, the default, picks a free one)
+ * --live-traffic  with --app, keep sending short chat requests through the gateway
  *
- * The nodes stay up until Ctrl+C. Add their URLs in the app (Nodes, Add) or with the CLI.
+ * The nodes stay up until Ctrl+C. Without --app, add their URLs in the app (Nodes, Add) or with the CLI.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +22,7 @@ import { ClosedLoopDriver } from '../electron/control/sim/driver';
 import { bundledProfilePath, startFleet } from '../electron/control/sim/fleet';
 import { loadFleetProfile } from '../electron/control/sim/profile';
 import { buildWorkload } from '../electron/control/sim/workload';
+import { startDemoApp } from './demo-app';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -26,12 +30,17 @@ async function main(): Promise<void> {
       profile: { type: 'string', default: 'home-lab' },
       speed: { type: 'string', default: '1' },
       traffic: { type: 'string', default: '0' },
+      app: { type: 'boolean', default: false },
+      'ui-port': { type: 'string', default: '0' },
+      'live-traffic': { type: 'boolean', default: false },
     },
   });
   const speed = Number(values.speed);
   const traffic = Number(values.traffic);
   if (!(speed > 0)) throw new Error(`invalid --speed '${values.speed}': expected a positive number`);
   if (!Number.isInteger(traffic) || traffic < 0) throw new Error(`invalid --traffic '${values.traffic}': expected a whole number, 0 or more`);
+  const uiPort = Number(values['ui-port']);
+  if (!/^\d{1,5}$/.test(values['ui-port']) || uiPort > 65535) throw new Error(`invalid --ui-port '${values['ui-port']}': expected a port from 0 to 65535`);
 
   const log = createRootLogger().child({ component: 'demo' });
   const profile = await loadFleetProfile(values.profile.endsWith('.json') ? values.profile : bundledProfilePath(values.profile));
@@ -55,9 +64,12 @@ async function main(): Promise<void> {
     await rm(dataDir, { recursive: true, force: true });
   }
 
+  const app = values.app ? await startDemoApp(fleet, { uiPort, traffic: values['live-traffic'] }) : null;
+  if (app) console.log(`gateway: ${app.gatewayUrl}\nui:      ${app.uiUrl}`);
+
   const stop = () => {
     log.info('Stopping simulated fleet');
-    void fleet.close().then(() => process.exit(0));
+    void (app?.stop() ?? Promise.resolve()).finally(() => fleet.close().then(() => process.exit(0)));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

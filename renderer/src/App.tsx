@@ -6,11 +6,19 @@ import { ChatView } from './views/ChatView';
 import { FiguresStrip } from './views/FiguresStrip';
 import { NodesView } from './views/NodesView';
 import { RoutingView } from './views/RoutingView';
+import { LatencyView } from './views/dashboard/LatencyView';
+import { LayersView } from './views/dashboard/LayersView';
+import { NodeMapView } from './views/dashboard/NodeMapView';
+import { VramView } from './views/dashboard/VramView';
 
 const VIEWS: { id: View; label: string }[] = [
   { id: 'nodes', label: 'Nodes' },
   { id: 'chat', label: 'Chat' },
   { id: 'routing', label: 'Routing' },
+  { id: 'map', label: 'Map' },
+  { id: 'vram', label: 'VRAM' },
+  { id: 'layers', label: 'Layers' },
+  { id: 'latency', label: 'Latency' },
 ];
 
 export function App() {
@@ -63,6 +71,10 @@ export function App() {
         {view === 'nodes' && <NodesView />}
         {view === 'chat' && <ChatView />}
         {view === 'routing' && <RoutingView />}
+        {view === 'map' && <NodeMapView />}
+        {view === 'vram' && <VramView />}
+        {view === 'layers' && <LayersView />}
+        {view === 'latency' && <LatencyView />}
       </main>
     </div>
   );

@@ -5,6 +5,8 @@ import { chatChannels } from './chat';
 import { systemChannels } from './system';
 import { distributedChannels } from './distributed';
 import { discoveryChannels } from './discovery';
+import { routingChannels } from './routing';
+import { metricsChannels } from './metrics';
 
 /**
  * Every method of the control plane's API. IPC in Electron and `POST /rpc/<channel>` in serve
@@ -16,6 +18,8 @@ export const channels = {
   ...systemChannels,
   ...distributedChannels,
   ...discoveryChannels,
+  ...routingChannels,
+  ...metricsChannels,
 };
 
 export type Channels = typeof channels;

@@ -1,8 +1,10 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { EventFrame } from '../../../shared/events';
-import type { AgentProgress, LiveFigures, NodeView, RouteDecision } from '../../../shared/types';
+import type { MetricsTick, PlacementActionView } from '../../../shared/api/metrics';
+import type { AgentProgress, LiveFigures, LogLine, NodeView, RouteDecision } from '../../../shared/types';
 import type { SynapticClient } from '../client/types';
 import { createChatSlice } from './chat-slice';
+import { createDashboardSlice } from './dashboard-slice';
 import { createFiguresSlice } from './figures-slice';
 import { createNodesSlice } from './nodes-slice';
 import { createRoutingSlice } from './routing-slice';
@@ -23,6 +25,7 @@ export function createAppStore(
       ...createRoutingSlice(context),
       ...createFiguresSlice(context, options.now ?? Date.now),
       ...createUiSlice(context, options.initialTheme ?? 'light'),
+      ...createDashboardSlice(context),
     };
   });
 }
@@ -46,6 +49,24 @@ export function applyEvent(store: AppStore, frame: EventFrame): void {
     case 'stats:figures':
       state.applyFigures(frame.payload as LiveFigures);
       break;
+    case 'metrics:tick':
+      state.applyMetricsTick(frame.payload as MetricsTick);
+      break;
+    case 'placement:action':
+      state.applyPlacementAction(frame.payload as PlacementActionView);
+      break;
+    case 'breaker:state':
+      state.applyBreaker(frame.payload as Parameters<AppState['applyBreaker']>[0]);
+      break;
+    case 'distributed:layers':
+      state.applyLayers(frame.payload as Parameters<AppState['applyLayers']>[0]);
+      break;
+    case 'rpc:state':
+      state.applyRpcState(frame.payload as Parameters<AppState['applyRpcState']>[0]);
+      break;
+    case 'log:line':
+      state.applyLogLine(frame.payload as LogLine);
+      break;
     default:
       break;
   }
@@ -66,6 +87,8 @@ export function connectStore(store: AppStore, client: SynapticClient, now: () =>
     void state.loadConversations();
     void state.loadDecisions();
     void state.loadFigures();
+    void state.loadMetrics();
+    void state.loadDistributed();
   };
   const stopEvents = client.on((frame) => applyEvent(store, frame));
   const stopConnection = client.onConnection((connection) => {

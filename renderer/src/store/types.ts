@@ -9,8 +9,9 @@ import type {
   RouteDecision,
 } from '../../../shared/types';
 import type { ConnectionState, SynapticClient } from '../client/types';
+import type { DashboardSlice } from './dashboard-slice';
 
-export type View = 'nodes' | 'chat' | 'routing';
+export type View = 'nodes' | 'chat' | 'routing' | 'map' | 'vram' | 'layers' | 'latency';
 export type Theme = 'light' | 'dark';
 
 export type NodesSlice = {
@@ -65,7 +66,7 @@ export type UiSlice = {
   setConnection(state: ConnectionState): void;
 };
 
-export type AppState = NodesSlice & ChatSlice & RoutingSlice & FiguresSlice & UiSlice;
+export type AppState = NodesSlice & ChatSlice & RoutingSlice & FiguresSlice & UiSlice & DashboardSlice;
 
 export type SliceContext = {
   client: SynapticClient;
