@@ -76,6 +76,9 @@ export type RouteDecision = {
   ttftMs?: number;
   status?: number;
   error?: string;
+  /** Generated tokens and generation time reported by the node's final line. */
+  evalCount?: number;
+  evalDurationNs?: number;
 };
 
 export type AgentRole = 'researcher' | 'critic' | 'editor';

@@ -13,6 +13,7 @@ import { canonicalModelName } from './ollama-store/model-name';
 import { Router } from './router/router';
 import { startEmbeddedNode } from './embedded';
 import { attachServices } from './services';
+import { createMetrics, registerMetricsApi, type Metrics } from './metrics';
 import { ClosedLoop, type ClosedLoopTuning } from './router/closed-loop';
 
 export const appVersion = '0.1.0';
@@ -64,6 +65,8 @@ export class ControlPlane {
   readonly nodes: NodeRegistry;
   readonly router: Router;
   readonly gateway: Gateway;
+  /** Time series, Prometheus text and the batched `metrics:tick` event. */
+  readonly metrics: Metrics;
   /** Services built on the fleet; see services.ts. */
   readonly services: ReturnType<typeof attachServices>;
   readonly closedLoop: ClosedLoop;
@@ -88,11 +91,14 @@ export class ControlPlane {
       log: this.log.child({ component: 'router' }),
     });
     this.nodes.trafficOf = (id) => this.router.traffic(id);
+    this.metrics = createMetrics({ bus: this.bus, log: this.log.child({ component: 'metrics' }), dataDir: config.dataDir });
+    registerMetricsApi(this.api, this.metrics);
     this.gateway = new Gateway({
       router: this.router,
       fleet: () => this.nodes.list(),
       log: this.log.child({ component: 'gateway' }),
       token: config.token,
+      metricsText: () => this.metrics.renderPrometheus(),
     });
     this.bus.on('node:state', () => this.gateway.views.invalidate());
     this.bus.on('node:removed', () => this.gateway.views.invalidate());
@@ -122,6 +128,7 @@ export class ControlPlane {
     }
     this.started = true;
     await this.nodes.load();
+    await this.metrics.start();
 
     const port = this.config.port ?? 11434;
     const fallback = this.config.fallbackPort ?? (port === 11434 ? 11435 : undefined);
@@ -158,6 +165,7 @@ export class ControlPlane {
     this.attachments.length = 0;
     this.nodes.stop();
     await this.closedLoop.stop();
+    await this.metrics.stop();
     await this.gateway.close();
     if (this.embedded) {
       await this.embedded.close().catch((error) => this.log.error({ err: error }, 'Failed to stop the embedded node'));

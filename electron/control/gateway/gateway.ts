@@ -16,6 +16,7 @@ import { listenWithFallback } from './listen';
 import { toOpenAiModels } from './merge';
 import { sendError, sendJson, sendOpenAiError, sendText } from './responses';
 import { nodeOnlyPaths, routedPaths, type RoutedPath } from './routes';
+import { PROMETHEUS_CONTENT_TYPE } from '../metrics/prometheus';
 
 export type GatewayOptions = {
   router: RouterPort;
@@ -33,6 +34,8 @@ export type GatewayOptions = {
   listCacheMs?: number;
   /** Per-node timeout of the `/api/tags` and `/api/ps` fan-out, in ms. */
   fanOutTimeoutMs?: number;
+  /** Renders the Prometheus text served at `GET /metrics`; the route is 404 without it. */
+  metricsText?: () => string;
 };
 
 /**
@@ -164,6 +167,12 @@ export class Gateway {
       case '/api/ps':
         if (!readOnly) return methodNotAllowed(req, res);
         return sendJson(res, 200, { models: await this.views.ps() }, head);
+      case '/metrics':
+        if (!this.options.metricsText) return sendText(res, 404, '404 page not found', head);
+        if (!readOnly) return methodNotAllowed(req, res);
+        res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE });
+        res.end(head ? undefined : this.options.metricsText());
+        return;
       case '/v1/models':
         if (!readOnly) return methodNotAllowed(req, res);
         return sendJson(res, 200, toOpenAiModels(await this.views.tags()), head);

@@ -246,5 +246,7 @@ function outcomeFields(result: RequestResult): Partial<RouteDecision> {
     ttftMs: result.ttftMs === undefined ? undefined : Math.round(result.ttftMs),
     status: result.status,
     error: result.error,
+    evalCount: result.evalCount,
+    evalDurationNs: result.evalDurationNs,
   };
 }
