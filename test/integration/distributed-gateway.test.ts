@@ -91,6 +91,14 @@ describe.skipIf(missing)('gateway in front of a model split over two RPC servers
     expect(entry!.size_vram).toBeGreaterThan(0);
   });
 
+  it('stays ready while idle', async () => {
+    // Probing a busy ggml-rpc-server (backlog 1) used to time out and restart llama-server.
+    await new Promise((r) => setTimeout(r, 6_000));
+    const [model] = plane.services.distributed.listModels();
+    expect(model.state).toBe('ready');
+    expect(model.restarts).toBe(0);
+  });
+
   it('answers a non-streamed generate', async () => {
     const reply = await new Ollama({ host: gatewayUrl }).generate({
       model: 'tiny-split',

@@ -241,11 +241,11 @@ export class DistributedModel {
   }
 
   private async tick(): Promise<void> {
-    if (this.state === 'ready') {
-      const down = await this.firstDownBackend();
-      if (down) await this.backendLost(down.endpoint, `stopped accepting connections (${down.reason})`);
-      return;
-    }
+    // A ready model is not probed: ggml-rpc-server listens with a backlog of 1 and serves one
+    // client at a time, so probe connections queue behind llama-server's, fill the backlog and
+    // time out, which looked like a lost backend every few seconds. A backend that dies is seen
+    // instead through llama-server's exit (it aborts on a broken RPC connection) and, for local
+    // rpc-servers, through their supervisor's exit event.
     if (this.state !== 'waiting-backends') return;
 
     const down = await this.firstDownBackend();
