@@ -1,17 +1,19 @@
 /**
- * Starts a simulated fleet on loopback ports so the control center has nodes to route to
- * without real GPUs, and optionally sends a small workload through the closed-loop router.
+ * Starts a simulated fleet on loopback ports plus the serve-mode app in front of it (gateway,
+ * metrics, web UI, steady chat traffic), so routing, placement control and hedging can be watched
+ * without real GPUs.
  *
- *   npm run demo -- [--profile home-lab] [--speed 1] [--traffic 0] [--app] [--ui-port 0] [--live-traffic]
+ *   npm run demo -- [--profile home-lab] [--speed 1] [--traffic 0] [--ui-port 0] [--fleet-only] [--quiet]
  *
  * --profile       a name under resources/fleet-profiles or a path to a profile JSON file
  * --speed         simulated milliseconds per real millisecond (1 is real time)
  * --traffic       number of requests to route through ClosedLoopDriver before idling (0 = none)
- * --app           also start the serve-mode app (gateway, metrics, web UI) with every node added
- * --ui-port       port of the web UI with --app (0, the default, picks a free one)
- * --live-traffic  with --app, keep sending short chat requests through the gateway
+ * --ui-port       port of the web UI (0, the default, picks a free one)
+ * --fleet-only    start only the simulated nodes; add their URLs in the app or with the CLI
+ * --quiet         start the app but send no background chat traffic through the gateway
+ * --app, --live-traffic  accepted for older scripts; both are the default now
  *
- * The nodes stay up until Ctrl+C. Without --app, add their URLs in the app (Nodes, Add) or with the CLI.
+ * Everything stays up until Ctrl+C.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,6 +35,8 @@ async function main(): Promise<void> {
       app: { type: 'boolean', default: false },
       'ui-port': { type: 'string', default: '0' },
       'live-traffic': { type: 'boolean', default: false },
+      'fleet-only': { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
     },
   });
   const speed = Number(values.speed);
@@ -64,7 +68,8 @@ async function main(): Promise<void> {
     await rm(dataDir, { recursive: true, force: true });
   }
 
-  const app = values.app ? await startDemoApp(fleet, { uiPort, traffic: values['live-traffic'] }) : null;
+  const withApp = !values['fleet-only'];
+  const app = withApp ? await startDemoApp(fleet, { uiPort, traffic: !values.quiet }) : null;
   if (app) console.log(`gateway: ${app.gatewayUrl}\nui:      ${app.uiUrl}`);
 
   const stop = () => {

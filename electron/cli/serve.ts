@@ -176,6 +176,11 @@ async function main(): Promise<void> {
     log,
   });
   const gateway = await plane.start();
+  if (!gateway.listening) {
+    process.stderr.write(`serve: the gateway could not listen: ${gateway.message}\n`);
+    await plane.stop();
+    process.exit(1);
+  }
 
   const staticDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'out', 'renderer');
   const ui = await startUiServer({ api: plane.api, bus: plane.bus, host: options.host, port: options.uiPort, token, staticDir, log: log.child({ component: 'ui-server' }) });
@@ -188,7 +193,10 @@ async function main(): Promise<void> {
     `ui:      ${ui.url}`,
     `data:    ${options.dataDir}`,
   ];
-  if (token && !options.token) lines.push(`token:   ${token}  (send as Authorization: Bearer <token>)`);
+  if (token && !options.token) {
+    lines.push(`token:   ${token}  (send as Authorization: Bearer <token>)`);
+    lines.push(`open:    ${ui.url}?token=${token}`);
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
 
   let stopping = false;

@@ -7,7 +7,9 @@ import { createRootLogger, type Logger } from './core/logger';
 import { discoverLocal } from './discovery/local';
 import { Gateway } from './gateway/gateway';
 import { NodeStore } from './nodes/node-store';
-import { isLoopbackHost } from './nodes/node-url';
+import { isLoopbackHost, normalizeNodeUrl } from './nodes/node-url';
+import { ApiFailure } from './core/api-registry';
+import { ErrorCodes } from '../../shared/result';
 import { defaultHealthSettings, NodeRegistry, type HealthSettings } from './nodes/registry';
 import { canonicalModelName } from './ollama-store/model-name';
 import { Router } from './router/router';
@@ -245,9 +247,28 @@ export class ControlPlane {
     }
   }
 
+  /**
+   * Rejects a node URL that points at this gateway: routing to itself would loop, and fanning
+   * `/api/tags` out to itself would wait on its own answer.
+   */
+  private rejectSelf(raw: string): void {
+    const checked = normalizeNodeUrl(raw);
+    if (!checked.ok) return;
+    const target = new URL(checked.url);
+    const port = Number(target.port || (target.protocol === 'https:' ? 443 : 80));
+    const status = this.gateway.status();
+    const sameHost = isLoopbackHost(target.hostname) || target.hostname === this.host;
+    if (status.listening && sameHost && port === status.port) {
+      throw new ApiFailure(ErrorCodes.invalidArgument, `node URL '${raw}' is this gateway itself; add the address of an Ollama or llama.cpp node`);
+    }
+  }
+
   private registerApi(): void {
     this.api.handle('nodes:list', () => this.nodes.list());
-    this.api.handle('nodes:add', (args) => this.nodes.add(args));
+    this.api.handle('nodes:add', (args) => {
+      this.rejectSelf(args.url);
+      return this.nodes.add(args);
+    });
     this.api.handle('nodes:remove', async (args) => ({ removed: await this.nodes.remove(args.id) }));
     this.api.handle('nodes:update', (args) => this.nodes.update(args));
     this.api.handle('nodes:check', (args) => this.nodes.check(args.id));

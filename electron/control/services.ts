@@ -13,7 +13,7 @@ export function attachServices(plane: ControlPlane): { distributed: DistributedS
     router: plane.router,
     bus: plane.bus,
     dataDir: plane.config.dataDir,
-    log: plane.log.child({ component: 'agents' }),
+    log: plane.log,
   });
   registerAgentApi(plane.api, agents);
   plane.attach({ name: 'agents', stop: () => agents.close() });

@@ -5,7 +5,7 @@ import type { NodeView } from '../types';
 export const nodeIdInput = z.object({ id: z.string().min(1) });
 
 export const addNodeInput = z.object({
-  url: z.string().min(1, 'url is required'),
+  url: z.string().min(1, 'url is required').max(2048, 'url is longer than 2048 characters'),
   name: z.string().min(1).max(80).optional(),
   /** GPU memory in bytes when the user knows it. */
   gpuVramBytes: z.number().int().nonnegative().optional(),

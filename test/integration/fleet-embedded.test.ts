@@ -27,6 +27,20 @@ describe('control plane with an embedded node', () => {
     expect(saved.nodes.map((n: { name: string }) => n.name)).toEqual(['user node']);
   });
 
+  it('rejects the gateway itself as a node', async () => {
+    const port = new URL(plane.gateway.url()!).port;
+    for (const url of [`http://127.0.0.1:${port}`, `localhost:${port}`]) {
+      const result = await plane.api.invoke('nodes:add', { url });
+      expect(result).toMatchObject({ ok: false, error: { code: 'invalid_argument' } });
+      if (!result.ok) expect(result.error.message).toContain('this gateway itself');
+    }
+  });
+
+  it('rejects an over-long node URL', async () => {
+    const result = await plane.api.invoke('nodes:add', { url: `http://${'a'.repeat(3000)}` });
+    expect(result).toMatchObject({ ok: false, error: { code: 'invalid_argument' } });
+  });
+
   it('serves the model through the gateway and the API channels', async () => {
     const client = new Ollama({ host: plane.gateway.url()! });
     const reply = await client.generate({ model: tinyRandom, prompt: 'x', stream: false, options: { num_predict: 2 } });
