@@ -23,11 +23,14 @@ function pick(candidates: ScoringCandidate[], req: Partial<ScoringRequest> = {},
   return ranking.ranked[0]?.candidate.nodeId;
 }
 
+const neutralLike = { ttftMs: 1500, tokensPerSec: 15, successRate: 1, samples: 0 };
+
 const table: Array<{ name: string; candidates: ScoringCandidate[]; request?: Partial<ScoringRequest>; expected: string }> = [
   { name: 'a node with the model loaded beats one without', candidates: [node('cold', { loaded: null }), node('warm', {})], expected: 'warm' },
   { name: 'a full GPU copy beats a CPU copy', candidates: [node('cpu', { loaded: { placement: 'cpu', gpuShare: 0 } }), node('gpu', {})], expected: 'gpu' },
   { name: 'a matching num_ctx beats a copy that would reload', candidates: [node('other-ctx', { loaded: { placement: 'gpu', gpuShare: 1, contextLength: 2048 } }), node('same-ctx', { loaded: { placement: 'gpu', gpuShare: 1, contextLength: 8192 } })], request: { numCtx: 8192 }, expected: 'same-ctx' },
   { name: 'a busy fast node loses to an idle equal node', candidates: [node('busy', { inFlight: 6 }), node('idle', {})], expected: 'idle' },
+  { name: 'a loaded CPU copy with a queue loses to an idle cold node', candidates: [node('queued', { loaded: { placement: 'cpu', gpuShare: 0 }, inFlight: 5, parallel: 1, stats: neutralLike }), node('idle-cold', { loaded: null, stats: neutralLike })], expected: 'idle-cold' },
   { name: 'a faster node wins when both are idle', candidates: [node('slow', { stats: { ttftMs: 900, tokensPerSec: 20, successRate: 1, samples: 10 } }), node('fast', {})], expected: 'fast' },
   { name: 'a failing node loses to a reliable one', candidates: [node('flaky', { stats: { ...base.stats!, successRate: 0.2 } }), node('steady', { stats: { ...base.stats!, tokensPerSec: 80 } })], expected: 'steady' },
   { name: 'a half-open breaker loses to a closed one', candidates: [node('probe', { breaker: 'half_open' }), node('ok', { stats: { ...base.stats!, tokensPerSec: 70 } })], expected: 'ok' },
