@@ -1,6 +1,6 @@
 import { createAgentService, registerAgentApi } from './agents';
 import { attachDiscovery } from './discovery/attach';
-import { DistributedService, registerDistributedApi } from './llamacpp';
+import { DistributedService, LlamaBuildRunner, registerDistributedApi } from './llamacpp';
 import type { ControlPlane } from './plane';
 
 /**
@@ -44,7 +44,7 @@ function createDistributed(plane: ControlPlane): DistributedService {
         .catch((error) => log.error({ err: error, url }, 'Failed to remove a stopped adapter node'));
     },
   });
-  registerDistributedApi(plane.api, distributed);
+  registerDistributedApi(plane.api, distributed, new LlamaBuildRunner({ bus: plane.bus, log: plane.log }));
   // The backend list loads before the first API call can reach it: `init` is cheap and local.
   const ready = distributed.init();
   ready.catch((error) => log.error({ err: error }, 'Failed to load the RPC backend list'));

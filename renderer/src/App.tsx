@@ -10,6 +10,9 @@ import { LatencyView } from './views/dashboard/LatencyView';
 import { LayersView } from './views/dashboard/LayersView';
 import { NodeMapView } from './views/dashboard/NodeMapView';
 import { VramView } from './views/dashboard/VramView';
+import { DiscoveryView } from './views/discovery/DiscoveryView';
+import { DistributedView } from './views/distributed/DistributedView';
+import { SettingsView } from './views/settings/SettingsView';
 
 const VIEWS: { id: View; label: string }[] = [
   { id: 'nodes', label: 'Nodes' },
@@ -19,6 +22,9 @@ const VIEWS: { id: View; label: string }[] = [
   { id: 'vram', label: 'VRAM' },
   { id: 'layers', label: 'Layers' },
   { id: 'latency', label: 'Latency' },
+  { id: 'distributed', label: 'Distributed' },
+  { id: 'discovery', label: 'Discovery' },
+  { id: 'settings', label: 'Settings' },
 ];
 
 export function App() {
@@ -75,6 +81,9 @@ export function App() {
         {view === 'vram' && <VramView />}
         {view === 'layers' && <LayersView />}
         {view === 'latency' && <LatencyView />}
+        {view === 'distributed' && <DistributedView />}
+        {view === 'discovery' && <DiscoveryView />}
+        {view === 'settings' && <SettingsView />}
       </main>
     </div>
   );

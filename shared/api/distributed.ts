@@ -75,6 +75,30 @@ export type LlamaBinariesView = {
   hint?: string;
 };
 
+/** State of the `scripts/llama-build.mjs` run that builds llama-server and ggml-rpc-server. */
+export type LlamaBuildView = {
+  state: 'running' | 'done' | 'failed';
+  startedAt: string;
+  finishedAt?: string;
+  /** Last cmake progress seen (`[ NN%]`), 0 to 100; null before cmake reports any. */
+  percent: number | null;
+  /** Folder that contains the built binaries, set when the build is done. */
+  binDir?: string;
+  /** The script's exit code when it failed; null when it was killed by a signal. */
+  exitCode?: number | null;
+  /** Last output lines of the script, oldest first. */
+  tail: string[];
+};
+
+/** Payload of the `llama:build-progress` event: one output line of the build script. */
+export type LlamaBuildProgress = {
+  line: string;
+  /** Set when the line carries cmake's `[ NN%]` prefix. */
+  percent?: number;
+  /** Set on the last event of a run. */
+  state?: 'done' | 'failed';
+};
+
 const endpoint = z
   .string()
   .trim()
@@ -124,4 +148,5 @@ export const distributedChannels = {
   'distributed:stop': channel(distributedIdInput)<{ stopped: boolean }>(),
   'distributed:layers': channel(distributedIdInput)<LayerMap | null>(),
   'llama:binaries': channel(z.object({ refresh: z.boolean().optional() }).optional())<LlamaBinariesView>(),
+  'llama:build': channel(z.object({}).optional())<LlamaBuildView>(),
 };

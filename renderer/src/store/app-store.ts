@@ -1,13 +1,18 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { ScanProgress } from '../../../shared/api/discovery';
+import type { DistributedModelView, LlamaBuildProgress } from '../../../shared/api/distributed';
 import type { EventFrame } from '../../../shared/events';
 import type { MetricsTick, PlacementActionView } from '../../../shared/api/metrics';
 import type { AgentProgress, LiveFigures, LogLine, NodeView, RouteDecision } from '../../../shared/types';
 import type { SynapticClient } from '../client/types';
 import { createChatSlice } from './chat-slice';
 import { createDashboardSlice } from './dashboard-slice';
+import { createDiscoverySlice } from './discovery-slice';
+import { createDistributedSlice } from './distributed-slice';
 import { createFiguresSlice } from './figures-slice';
 import { createNodesSlice } from './nodes-slice';
 import { createRoutingSlice } from './routing-slice';
+import { createSettingsSlice } from './settings-slice';
 import type { AppState, SliceContext, Theme } from './types';
 import { createUiSlice } from './ui-slice';
 
@@ -26,6 +31,9 @@ export function createAppStore(
       ...createFiguresSlice(context, options.now ?? Date.now),
       ...createUiSlice(context, options.initialTheme ?? 'light'),
       ...createDashboardSlice(context),
+      ...createDistributedSlice(context),
+      ...createDiscoverySlice(context),
+      ...createSettingsSlice(context),
     };
   });
 }
@@ -64,6 +72,15 @@ export function applyEvent(store: AppStore, frame: EventFrame): void {
     case 'rpc:state':
       state.applyRpcState(frame.payload as Parameters<AppState['applyRpcState']>[0]);
       break;
+    case 'discovery:progress':
+      state.applyDiscoveryProgress(frame.payload as ScanProgress);
+      break;
+    case 'distributed:state':
+      state.applyDistributedState(frame.payload as DistributedModelView);
+      break;
+    case 'llama:build-progress':
+      state.applyBuildProgress(frame.payload as LlamaBuildProgress);
+      break;
     case 'log:line':
       state.applyLogLine(frame.payload as LogLine);
       break;
@@ -89,6 +106,7 @@ export function connectStore(store: AppStore, client: SynapticClient, now: () =>
     void state.loadFigures();
     void state.loadMetrics();
     void state.loadDistributed();
+    void state.loadBinaries();
   };
   const stopEvents = client.on((frame) => applyEvent(store, frame));
   const stopConnection = client.onConnection((connection) => {

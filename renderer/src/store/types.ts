@@ -10,8 +10,11 @@ import type {
 } from '../../../shared/types';
 import type { ConnectionState, SynapticClient } from '../client/types';
 import type { DashboardSlice } from './dashboard-slice';
+import type { DiscoverySlice } from './discovery-slice';
+import type { DistributedSlice } from './distributed-slice';
+import type { SettingsSlice } from './settings-slice';
 
-export type View = 'nodes' | 'chat' | 'routing' | 'map' | 'vram' | 'layers' | 'latency';
+export type View = 'nodes' | 'chat' | 'routing' | 'map' | 'vram' | 'layers' | 'latency' | 'discovery' | 'settings' | 'distributed';
 export type Theme = 'light' | 'dark';
 
 export type NodesSlice = {
@@ -66,7 +69,7 @@ export type UiSlice = {
   setConnection(state: ConnectionState): void;
 };
 
-export type AppState = NodesSlice & ChatSlice & RoutingSlice & FiguresSlice & UiSlice & DashboardSlice;
+export type AppState = NodesSlice & ChatSlice & RoutingSlice & FiguresSlice & UiSlice & DashboardSlice & DiscoverySlice & SettingsSlice & DistributedSlice;
 
 export type SliceContext = {
   client: SynapticClient;
