@@ -11,7 +11,7 @@ import type { CandidateStats, ScoredCandidate, ScoringCandidate, ScoringRequest 
  *              known free VRAM (doubled for requests that prefer a GPU)
  *   speed      +25 x (0.5 + priority/10) x (best completion / this completion). Completion is
  *              the latency estimate (TTFT + expected output tokens / tokens per second) plus
- *              the queue wait, (requests that would queue) x the node's mean latency (or this
+ *              an assumed cold-load time when the model is not loaded, plus the queue wait, (requests that would queue) x the node's mean latency (or this
  *              request's latency when unknown) / parallel slots
  *   load       -25 x (1.1 - priority/10) x min(inFlight/parallel, 1), so low-priority work
  *              leaves busy nodes to high-priority work
@@ -29,6 +29,12 @@ export const weights = {
   halfOpen: 30,
   probation: 40,
 } as const;
+
+/**
+ * Milliseconds a cold load is assumed to add to a request on a node without the model loaded.
+ * NOTE: an estimate (a few GB read from disk into memory); loads are not measured per node yet.
+ */
+export const coldLoadMs = 3_000;
 
 /** Stats assumed for a node with no observations: a middling CPU-class node. */
 export const neutralStats: CandidateStats = { ttftMs: 1500, tokensPerSec: 15, successRate: 1, samples: 0 };
@@ -57,7 +63,8 @@ export function estimateCompletionMs(candidate: ScoringCandidate, outputTokens: 
   const stats = candidate.stats ?? neutralStats;
   const latency = estimateLatencyMs(stats, outputTokens);
   const perQueued = stats.latencyMs ?? latency;
-  return latency + (queuedAhead(candidate) * perQueued) / Math.max(1, candidate.parallel);
+  const load = candidate.loaded ? 0 : coldLoadMs;
+  return load + latency + (queuedAhead(candidate) * perQueued) / Math.max(1, candidate.parallel);
 }
 
 /** Checks whether the resident copy would serve the request without a reload. */
