@@ -245,17 +245,57 @@ describe('synaptic command line', () => {
     expect(bad.stderr).toContain("invalid --port 'x'");
   }, 120_000);
 
+  it('explicit --api that nothing answers exits 1', async () => {
+    const closed = 'http://127.0.0.1:9';
+    const localData = await mkdtemp(join(tmpdir(), 'synaptic-closed-'));
+    try {
+      const run = await synaptic(['nodes', '--json', '--api', closed, '--data', localData], {
+        env: { SYNAPTIC_TOKEN: '', SYNAPTIC_API: '', SYNAPTIC_DATA: '' },
+      });
+      expect(run.code).toBe(1);
+      const failure = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+      expect(failure.error.code).toBe('failed');
+      expect(failure.error.message).toContain(`no control plane responds at ${closed} (--api)`);
+
+      const fromEnv = await synaptic(['nodes', '--data', localData], {
+        env: { SYNAPTIC_TOKEN: '', SYNAPTIC_API: closed, SYNAPTIC_DATA: '' },
+      });
+      expect(fromEnv.code).toBe(1);
+      expect(fromEnv.stderr).toContain(`no control plane responds at ${closed} (SYNAPTIC_API)`);
+    } finally {
+      await rm(localData, { recursive: true, force: true });
+    }
+  });
+
+  it('in-process plane serves the --models folder', async () => {
+    const localData = await mkdtemp(join(tmpdir(), 'synaptic-models-'));
+    try {
+      const run = await synaptic(['nodes', '--json', '--local', '--data', localData, '--models', MODELS_DIR], {
+        env: { SYNAPTIC_TOKEN: '', SYNAPTIC_API: '', SYNAPTIC_DATA: '' },
+      });
+      expect(run.code, run.stderr).toBe(0);
+      const nodes = JSON.parse(run.stdout) as Array<{ kind: string; models: Array<{ name: string }> }>;
+      const embedded = nodes.find((node) => node.kind === 'embedded');
+      expect(embedded?.models.map((model) => model.name)).toContain(`${MODEL}:latest`);
+      expect(run.stderr).not.toContain('does not exist');
+    } finally {
+      await rm(localData, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('runs in process without a server', async () => {
     const localData = await mkdtemp(join(tmpdir(), 'synaptic-local-'));
     try {
-      const closed = 'http://127.0.0.1:9';
-      const run = await synaptic(['nodes', '--json', '--api', closed, '--data', localData], {
+      const run = await synaptic(['nodes', '--json', '--local', '--data', localData], {
         env: { SYNAPTIC_TOKEN: '', SYNAPTIC_API: '', SYNAPTIC_DATA: '' },
         timeoutMs: 60_000,
       });
-      expect(run.stderr).toContain(`No control plane responds at ${closed}`);
       expect(run.code).toBe(0);
       expect(Array.isArray(JSON.parse(run.stdout))).toBe(true);
+      // A data folder without models/ is an empty catalogue with one warning line and no stack trace.
+      expect(run.stderr).not.toContain('ENOENT');
+      expect(run.stderr).not.toContain('stack');
+      expect(run.stderr.match(/Models directory .* does not exist/g)).toHaveLength(1);
 
       const added = await synaptic(['add', `http://127.0.0.41:${ollamaPort}`, '--local', '--data', localData, '--json'], { timeoutMs: 60_000 });
       expect(added.code).toBe(0);

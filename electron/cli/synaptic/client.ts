@@ -27,15 +27,17 @@ export async function dataDirOf(globals: GlobalFlags, env: NodeJS.ProcessEnv = p
 }
 
 /**
- * Connects to the control plane at `--api` (or SYNAPTIC_API, or 127.0.0.1:8765) when one responds
- * there, otherwise starts one in this process with the data folder from `--data`. `--local` skips
- * the network check. `notice` receives a line for stderr when the fallback happens.
+ * Connects to the control plane at `--api` (or SYNAPTIC_API). When neither is given it tries
+ * 127.0.0.1:8765 and, when nothing responds there, starts one in this process with the data folder
+ * from `--data` and the models folder from `--models`. An explicit URL that does not respond is an
+ * error, never a fallback. `--local` skips the network and always runs in this process.
  */
 export async function connect(
   globals: GlobalFlags,
   notice: (line: string) => void,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ApiClient> {
+  const modelsDir = globals.models === undefined || globals.models === '' ? undefined : resolve(globals.models);
   // An empty environment variable counts as unset.
   const token = globals.token ?? (env.SYNAPTIC_TOKEN || undefined);
   if (!globals.local) {
@@ -46,9 +48,14 @@ export async function connect(
     if (remote.kind === 'unauthorized') {
       throw new CliError(`the control plane at ${baseUrl} rejected the token; pass --token or set SYNAPTIC_TOKEN`);
     }
-    if (explicit) notice(`No control plane responds at ${baseUrl} (${remote.reason}); starting one in this process.`);
+    if (explicit) {
+      const source = globals.api !== undefined ? '--api' : 'SYNAPTIC_API';
+      throw new CliError(
+        `no control plane responds at ${baseUrl} (${source}): ${remote.reason}; start one with "synaptic serve" there, or pass --local to run one in this process`,
+      );
+    }
   }
-  return startLocalPlane(await dataDirOf(globals, env));
+  return startLocalPlane(await dataDirOf(globals, env), modelsDir);
 }
 
 function normalizeApiUrl(raw: string): string {

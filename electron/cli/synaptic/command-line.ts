@@ -9,6 +9,7 @@ export const globalOptions = {
   api: { type: 'string' },
   token: { type: 'string' },
   data: { type: 'string' },
+  models: { type: 'string' },
   local: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionSpec;
@@ -18,6 +19,8 @@ export type GlobalFlags = {
   api?: string;
   token?: string;
   data?: string;
+  /** GGUF folder of the embedded node of an in-process control plane. */
+  models?: string;
   local: boolean;
   help: boolean;
 };
@@ -50,6 +53,7 @@ export function parseLine(args: string[], commandOptions: OptionSpec): ParsedLin
     api: values.api as string | undefined,
     token: values.token as string | undefined,
     data: values.data as string | undefined,
+    models: values.models as string | undefined,
     local: values.local === true,
     help: values.help === true,
   };
@@ -70,7 +74,7 @@ function describeParseError(error: Error & { code?: string }): string {
  * string flag. Returns its index, or -1 when there is none.
  */
 export function findCommandIndex(args: string[]): number {
-  const takesValue = new Set(['--api', '--token', '--data']);
+  const takesValue = new Set(['--api', '--token', '--data', '--models']);
   for (let index = 0; index < args.length; index++) {
     const arg = args[index];
     if (arg === '--') return index + 1 < args.length ? index + 1 : -1;

@@ -23,6 +23,7 @@ export class Session {
         api: flags.api ?? this.startFlags.api,
         token: flags.token ?? this.startFlags.token,
         data: flags.data ?? this.startFlags.data,
+        models: flags.models ?? this.startFlags.models,
         local: flags.local || this.startFlags.local,
       };
       this.connecting = connect(merged, (line) => this.output.err(line), this.env);

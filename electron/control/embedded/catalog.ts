@@ -21,6 +21,9 @@ export type CatalogModel = {
 const fileDigests = new Map<string, { key: string; digest: string }>();
 
 export class ModelCatalog {
+  /** Error code of the last failed read of the models directory, so each failure is logged once. */
+  private lastDirError: string | undefined;
+
   constructor(
     private readonly modelsDir: string | undefined,
     private readonly storeDirs: string[] | undefined,
@@ -46,6 +49,21 @@ export class ModelCatalog {
     return models;
   }
 
+  /**
+   * Logs a models directory that cannot be read once per kind of failure, because the catalogue
+   * is rescanned on every listing. A missing directory is an empty catalogue, not an error.
+   */
+  private warnUnreadable(error: NodeJS.ErrnoException): void {
+    const code = error.code ?? error.message;
+    if (code === this.lastDirError) return;
+    this.lastDirError = code;
+    if (error.code === 'ENOENT') {
+      this.log.warn({ dir: this.modelsDir }, `Models directory ${this.modelsDir} does not exist; serving no models from it until it is created`);
+      return;
+    }
+    this.log.warn({ dir: this.modelsDir, code: error.code }, `Failed to read models directory ${this.modelsDir}: ${error.message}`);
+  }
+
   /** Finds a model by any spelling Ollama accepts, or returns null. */
   async find(name: string): Promise<CatalogModel | null> {
     return (await this.list()).find((model) => sameModel(model.name, name)) ?? null;
@@ -57,9 +75,10 @@ export class ModelCatalog {
     try {
       names = await readdir(this.modelsDir);
     } catch (error) {
-      this.log.warn({ dir: this.modelsDir, err: error }, 'Failed to read models directory');
+      this.warnUnreadable(error as NodeJS.ErrnoException);
       return [];
     }
+    this.lastDirError = undefined;
 
     const models: CatalogModel[] = [];
     for (const file of names.filter((entry) => entry.toLowerCase().endsWith('.gguf')).sort()) {

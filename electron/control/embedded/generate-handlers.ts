@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { abortOnClose, findModel, keepAliveMs, loadConfigFor, nowIso, type NodeContext } from './context';
 import { grammarForFormat, runGeneration, type GenerationInput, type GenerationStats } from './generation';
 import { HttpError, NdjsonWriter, readJsonBody, sendJson } from './http';
+import { fitInput, promptBudget } from './prompt-fit';
 import type { Lease } from './scheduler';
 import { chatRequestSchema, generateRequestSchema, parseBody, requireModel, type ModelOptions } from './schemas';
 
@@ -16,6 +17,8 @@ type Plan = {
   options: ModelOptions;
   keepAlive: number;
   capabilities: Capabilities;
+  /** Drop the oldest input that does not fit the context (Ollama's default) instead of rejecting it. */
+  truncate: boolean;
 };
 
 type Capabilities = { tools?: boolean; thinking?: boolean; insert?: boolean };
@@ -33,6 +36,7 @@ export async function handleChat(node: NodeContext, req: IncomingMessage, res: S
     options: body.options ?? {},
     keepAlive: keepAliveMs(body.keep_alive),
     capabilities: { tools: (body.tools ?? []).length > 0, thinking: isThinkRequested(body.think) },
+    truncate: body.truncate ?? true,
   });
 }
 
@@ -53,6 +57,7 @@ export async function handleGenerate(node: NodeContext, req: IncomingMessage, re
     options: body.options ?? {},
     keepAlive: keepAliveMs(body.keep_alive),
     capabilities: { insert: (body.suffix ?? '') !== '', thinking: isThinkRequested(body.think) },
+    truncate: body.truncate ?? true,
   });
 }
 
@@ -93,6 +98,8 @@ async function generate(
   requestStart: bigint,
   grammar: Awaited<ReturnType<typeof grammarForFormat>>,
 ): Promise<void> {
+  const budget = promptBudget(lease.contextLength, plan.options.num_predict);
+  const fitted = fitInput(lease.model, plan.input!, lease.contextLength, budget, plan.truncate);
   const writer = plan.stream ? new NdjsonWriter(res) : null;
   let text = '';
   const onText = (chunk: string) => {
@@ -103,7 +110,7 @@ async function generate(
 
   let stats: GenerationStats;
   try {
-    stats = await runGeneration({ lease, input: plan.input!, options: plan.options, grammar, signal, onText });
+    stats = await runGeneration({ lease, input: fitted.input, options: plan.options, grammar, signal, onText });
   } catch (error) {
     if (signal.aborted) {
       node.log.info({ model: plan.model, endpoint: plan.kind }, 'Generation cancelled: client disconnected');
@@ -124,7 +131,8 @@ async function generate(
     ...(plan.kind === 'generate' ? { context: stats.contextTokens } : {}),
     total_duration: Number(process.hrtime.bigint() - requestStart),
     load_duration: lease.loadDurationNs,
-    prompt_eval_count: stats.promptEvalCount,
+    // A non-empty input never reports 0: when the token meter reads 0, the fitted input size is used.
+    prompt_eval_count: stats.promptEvalCount > 0 ? stats.promptEvalCount : fitted.promptTokens,
     prompt_eval_duration: stats.promptEvalDurationNs,
     eval_count: stats.evalCount,
     eval_duration: stats.evalDurationNs,

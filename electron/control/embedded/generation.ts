@@ -122,7 +122,7 @@ export async function runGeneration(request: GenerationRequest): Promise<Generat
   } finally {
     // Stats are read before the sequence is freed for the next request.
     finished = process.hrtime.bigint();
-    contextTokens = [...sequence.contextTokens];
+    contextTokens = sequence.contextTokens.filter((token): token is Token => Number.isInteger(token));
     if (firstTokenAt === undefined) promptEvalCount = sequence.tokenMeter.usedInputTokens;
     await sequence.dispose();
   }

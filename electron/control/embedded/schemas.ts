@@ -49,6 +49,7 @@ export const chatRequestSchema = z.object({
   keep_alive: keepAliveSchema,
   tools: z.array(z.unknown()).nullable().optional(),
   think: z.union([z.boolean(), z.string()]).optional(),
+  truncate: z.boolean().optional(),
 });
 
 export const generateRequestSchema = z.object({
@@ -65,6 +66,7 @@ export const generateRequestSchema = z.object({
   keep_alive: keepAliveSchema,
   context: z.array(z.number().int()).optional(),
   think: z.union([z.boolean(), z.string()]).optional(),
+  truncate: z.boolean().optional(),
 });
 
 export const embedRequestSchema = z.object({

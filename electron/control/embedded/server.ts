@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { getLlama, type Llama } from 'node-llama-cpp';
 import { createSilentLogger, type Logger } from '../core/logger';
 import { defaultOllamaStoreDirs } from '../ollama-store/store';
+import { createOpenAiHandler, type OpenAiHandler } from '../openai';
 import { ModelCatalog } from './catalog';
 import { DEFAULT_NUM_CTX, type NodeContext } from './context';
 import { handleChat, handleGenerate } from './generate-handlers';
@@ -75,8 +76,11 @@ export async function startEmbeddedNode(options: EmbeddedNodeOptions = {}): Prom
     log,
   };
 
+  // The OpenAI routes call this node's own Ollama API over loopback once it listens.
+  let loopbackUrl = '';
+  const openai = createOpenAiHandler({ ollamaUrl: () => loopbackUrl, log });
   const server = createServer((req, res) => {
-    void route(node, req, res);
+    void route(node, openai, req, res);
   });
   server.keepAliveTimeout = 5_000;
 
@@ -91,6 +95,7 @@ export async function startEmbeddedNode(options: EmbeddedNodeOptions = {}): Prom
   const address = server.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${hostForUrl}:${address.port}`;
+  loopbackUrl = `http://${loopbackHost(address)}:${address.port}`;
   log.info({ url, modelsDir: options.modelsDir, storeDirs, parallel }, 'Embedded node listening');
 
   let closing: Promise<void> | undefined;
@@ -110,10 +115,11 @@ export async function startEmbeddedNode(options: EmbeddedNodeOptions = {}): Prom
   };
 }
 
-async function route(node: NodeContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(node: NodeContext, openai: OpenAiHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
   const method = req.method ?? 'GET';
   try {
+    if (path.startsWith('/v1/') && (await openai(req, res))) return;
     if (path === '/') {
       if (method === 'GET' || method === 'HEAD') return sendText(res, 200, 'Ollama is running', method === 'HEAD');
       return methodNotAllowed(res);
@@ -155,6 +161,13 @@ function replyWithError(node: NodeContext, req: IncomingMessage, res: ServerResp
   }
   node.log.error({ err: error, path: req.url }, 'Request failed');
   sendError(res, 500, error instanceof Error ? error.message : String(error));
+}
+
+/** Returns a host that reaches this server from itself, using loopback for a wildcard bind. */
+function loopbackHost(address: AddressInfo): string {
+  if (address.address === '0.0.0.0') return '127.0.0.1';
+  if (address.address === '::') return '[::1]';
+  return address.family === 'IPv6' ? `[${address.address}]` : address.address;
 }
 
 function methodNotAllowed(res: ServerResponse): void {

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { openAiErrorBody } from '../openai/errors';
 
 /** Sends `{"error": message}` with a real status, as Ollama does for errors before any output. */
 export function sendError(res: ServerResponse, status: number, message: string): void {
@@ -7,8 +8,7 @@ export function sendError(res: ServerResponse, status: number, message: string):
 
 /** Sends an error in the OpenAI shape that the `/v1/*` endpoints use. */
 export function sendOpenAiError(res: ServerResponse, status: number, message: string): void {
-  const type = status >= 500 ? 'api_error' : 'invalid_request_error';
-  sendJson(res, status, { error: { message, type, param: null, code: null } });
+  sendJson(res, status, openAiErrorBody(status, message));
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown, headOnly = false): void {

@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createSilentLogger } from '../core/logger';
+import { createOpenAiHandler } from '../openai';
 import { BusyError, SimEngine, type SimClock } from './engine';
 import { writeGeneration } from './generation';
 import type { FleetProfile, SimModel, SimNodeProfile } from './profile';
@@ -37,8 +39,13 @@ export async function startSimNode(
   port = 0,
 ): Promise<SimNode> {
   const engine = new SimEngine(profile, fleet, clock);
+  // The OpenAI routes call this node's own Ollama API over loopback once it listens.
+  let url = '';
+  const openai = createOpenAiHandler({ ollamaUrl: () => url, log: createSilentLogger() });
   const server = createServer((req, res) => {
-    handle(engine, req, res).catch((error: unknown) => {
+    const path = new URL(req.url ?? '/', 'http://sim').pathname;
+    const work = path.startsWith('/v1/') ? openai(req, res) : handle(engine, req, res);
+    work.catch((error: unknown) => {
       if (!res.headersSent) sendError(res, 500, `simulator failed: ${(error as Error).message}`);
       else res.destroy();
     });
@@ -49,9 +56,10 @@ export async function startSimNode(
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
+  url = `http://${host}:${address.port}`;
   return {
     name: profile.name,
-    url: `http://${host}:${address.port}`,
+    url,
     port: address.port,
     engine,
     close: () => closeServer(server),

@@ -29,6 +29,7 @@ export const GLOBAL_HELP = [
   '  --api URL        control plane to use (default SYNAPTIC_API or http://127.0.0.1:8765)',
   '  --token TOKEN    token for that control plane (default SYNAPTIC_TOKEN)',
   '  --data DIR       data folder when the control plane runs in this process (default SYNAPTIC_DATA, else the folder serve uses)',
+  '  --models DIR     GGUF folder of the embedded node when the control plane runs in this process (default DATA/models)',
   '  --local          skip --api and run the control plane in this process',
   '',
   'Exit codes: 0 success, 1 failure, 2 invalid command line.',
