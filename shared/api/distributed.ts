@@ -18,6 +18,8 @@ export type LayerMap = {
   devices: DeviceLayers[];
   /** Sum of model, KV cache and compute buffers on non-CPU devices, in bytes (Ollama's `size_vram`). */
   offloadedBytes: number;
+  /** True when the layer ranges were computed from the tensor split, not read from the log. */
+  layerRangesDerived?: boolean;
 };
 
 export type RpcDevice = { name: string; description: string; totalMiB: number; freeMiB: number };

@@ -91,6 +91,18 @@ describe.skipIf(missing)('gateway in front of a model split over two RPC servers
     expect(entry!.size_vram).toBeGreaterThan(0);
   });
 
+  it('maps layers onto both RPC devices', () => {
+    const [model] = plane.services.distributed.listModels();
+    const rpcDevices = model.layers!.devices.filter((d) => d.device.startsWith('RPC['));
+    expect(rpcDevices).toHaveLength(2);
+    for (const device of rpcDevices) {
+      expect(device.modelMiB).toBeGreaterThan(0);
+      expect(device.layerRanges.length).toBeGreaterThan(0);
+    }
+    const assigned = rpcDevices.flatMap((d) => d.layerRanges).reduce((sum, [first, last]) => sum + last - first + 1, 0);
+    expect(assigned).toBe(model.layers!.offloadedLayers);
+  });
+
   it('stays ready while idle', async () => {
     // Probing a busy ggml-rpc-server (backlog 1) used to time out and restart llama-server.
     await new Promise((r) => setTimeout(r, 6_000));

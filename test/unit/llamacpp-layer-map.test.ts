@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canonicalDevice, parseLayerMap, parseModelFacts } from '../../electron/control/llamacpp/layer-map';
+import { canonicalDevice, parseLayerMap, parseModelFacts, withDerivedLayerRanges } from '../../electron/control/llamacpp/layer-map';
 
 // Captured from llama-server 0.4.0-dev (build 1, commit 80fb11a) loading tiny-llama-8L.gguf with
 // `--rpc 127.0.0.1:47101,127.0.0.1:47102 -ngl all --tensor-split 0.5,0.5 -c 2048`.
@@ -73,5 +73,39 @@ describe('canonicalDevice', () => {
   it('names RPC buffers by endpoint', () => expect(canonicalDevice('RPC0[10.0.0.2:50052]')).toBe('RPC[10.0.0.2:50052]'));
   it('resolves bare device ids through aliases', () => {
     expect(canonicalDevice('RPC1', new Map([['RPC1', B]]))).toBe(B);
+  });
+});
+
+describe('withDerivedLayerRanges', () => {
+  const lv4 = readFileSync(resolve(__dirname, '../fixtures/llama-server-rpc-load-lv4.log'), 'utf8').split('\n');
+  const lv5 = readFileSync(resolve(__dirname, '../fixtures/llama-server-rpc-load-lv5.log'), 'utf8').split('\n');
+  const backends = ['127.0.0.1:47101', '127.0.0.1:47102'];
+
+  it('matches the ranges the debug log lists', () => {
+    const derived = withDerivedLayerRanges(parseLayerMap(lv4), { backends, tensorSplit: [0.5, 0.5] });
+    const logged = parseLayerMap(lv5);
+    expect(derived.devices.map((d) => d.layerRanges)).toEqual(logged.devices.map((d) => d.layerRanges));
+    expect(derived.layerRangesDerived).toBe(true);
+  });
+
+  it('follows an uneven split', () => {
+    const derived = withDerivedLayerRanges(parseLayerMap(lv4), { backends, tensorSplit: [1, 2] });
+    expect(derived.devices[0].layerRanges).toEqual([[0, 2]]);
+    expect(derived.devices[1].layerRanges).toEqual([[3, 8]]);
+  });
+
+  it('keeps ranges the log already lists', () => {
+    const logged = parseLayerMap(lv5);
+    expect(withDerivedLayerRanges(logged, { backends, tensorSplit: [1, 2] })).toBe(logged);
+  });
+
+  it('leaves the map alone without a tensor split', () => {
+    const map = parseLayerMap(lv4);
+    expect(withDerivedLayerRanges(map, { backends })).toBe(map);
+  });
+
+  it('leaves the map alone when devices differ from the backends', () => {
+    const map = parseLayerMap(lv4);
+    expect(withDerivedLayerRanges(map, { backends: ['127.0.0.9:50052', '127.0.0.1:47102'], tensorSplit: [0.5, 0.5] })).toBe(map);
   });
 });

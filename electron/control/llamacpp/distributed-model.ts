@@ -3,7 +3,7 @@ import type { Logger } from '../core/logger';
 import { OllamaAdapter, type AdapterModel } from './adapter/server';
 import { DEFAULT_RESTART_POLICY, nextRestartDelay, type RestartPolicy } from './backoff';
 import { buildLlamaServerArgs, parseEndpoint } from './flags';
-import { parseLayerMap, parseModelFacts } from './layer-map';
+import { parseLayerMap, withDerivedLayerRanges, parseModelFacts } from './layer-map';
 import { LlamaServerProcess } from './llama-server';
 import { findFreePort, probeTcp } from './net';
 
@@ -187,7 +187,7 @@ export class DistributedModel {
     this.loadMs = Date.now() - started;
     this.pendingLoadNs = this.loadMs * 1_000_000;
     const lines = proc.sink.allLines();
-    this.layers = parseLayerMap(lines);
+    this.layers = withDerivedLayerRanges(parseLayerMap(lines), { backends: this.config.backends, tensorSplit: this.config.tensorSplit });
     this.facts = parseModelFacts(lines);
     this.config.onLayers(this.config.id, this.layers);
     this.lastError = undefined;

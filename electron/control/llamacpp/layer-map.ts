@@ -134,3 +134,58 @@ export function parseModelFacts(lines: string[]): ModelFacts {
 function round2(value: number): number {
   return Math.round(value * 100) / 100;
 }
+
+/**
+ * Fills in per-device layer ranges when the load log does not list them (llama-server logs the
+ * per-layer assignment only at debug verbosity). llama.cpp places the offloaded layers, the
+ * output layer counted last, on the device whose cumulative tensor-split share first exceeds the
+ * layer's position in the offloaded run; the layers before that run stay on the CPU. Only maps
+ * whose offloaded devices are exactly the RPC backends, in `--rpc` order, are derived.
+ */
+export function withDerivedLayerRanges(map: LayerMap, input: { backends: string[]; tensorSplit?: number[] }): LayerMap {
+  const alreadyListed = map.devices.some((d) => d.layerRanges.length > 0);
+  const { offloadedLayers, totalLayers } = map;
+  if (alreadyListed || offloadedLayers === null || totalLayers === null || offloadedLayers <= 0) return map;
+
+  // One backend takes every offloaded layer; llama-server is then started without --tensor-split.
+  const split = input.tensorSplit ?? (input.backends.length === 1 ? [1] : undefined);
+  if (!split || split.length !== input.backends.length || split.some((share) => !(share >= 0))) return map;
+  const gpuDevices = map.devices.filter((d) => d.device !== 'CPU');
+  const rpcNames = input.backends.map((endpoint) => `RPC[${endpoint}]`);
+  if (gpuDevices.some((d) => !rpcNames.includes(d.device))) return map;
+
+  const total = split.reduce((sum, share) => sum + share, 0);
+  if (total <= 0) return map;
+  const cumulative: number[] = [];
+  let running = 0;
+  for (const share of split) {
+    running += share / total;
+    cumulative.push(running);
+  }
+
+  const firstOffloaded = Math.max(totalLayers - offloadedLayers, 0);
+  const ranges = new Map<string, Array<[number, number]>>();
+  const assign = (device: string, layer: number) => {
+    const list = ranges.get(device) ?? [];
+    const last = list.at(-1);
+    if (last && last[1] === layer - 1) last[1] = layer;
+    else list.push([layer, layer]);
+    ranges.set(device, list);
+  };
+  for (let layer = 0; layer < totalLayers; layer += 1) {
+    if (layer < firstOffloaded) {
+      assign('CPU', layer);
+      continue;
+    }
+    const position = (layer - firstOffloaded) / offloadedLayers;
+    let index = cumulative.findIndex((edge) => edge > position);
+    if (index === -1) index = cumulative.length - 1;
+    assign(rpcNames[index], layer);
+  }
+
+  return {
+    ...map,
+    layerRangesDerived: true,
+    devices: map.devices.map((d) => ({ ...d, layerRanges: ranges.get(d.device) ?? [] })),
+  };
+}
