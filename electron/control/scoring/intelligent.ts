@@ -4,9 +4,9 @@ import type { CandidateStats, ScoredCandidate, ScoringCandidate, ScoringRequest 
  * Weights of the intelligent score. A candidate's score is the sum of these contributions:
  *
  *   resident   +30 when the model is loaded with matching num_ctx/num_gpu, +5 when loaded but a
- *              request option differs (the node would reload), 0 when not loaded; divided by
- *              (1 + requests that would queue), so a loaded copy with a long queue does not
- *              outweigh an idle node that has to load the model
+ *              request option differs (the node would reload), 0 when not loaded; the CPU share
+ *              of the copy counts divided by (1 + requests that would queue), so a CPU copy with
+ *              a long queue does not outweigh an idle node that has to load the model
  *   gpu        +20 x GPU share of the loaded copy; when not loaded, +10 if the model fits in the
  *              known free VRAM (doubled for requests that prefer a GPU)
  *   speed      +25 x (0.5 + priority/10) x (best completion / this completion). Completion is
@@ -89,7 +89,10 @@ export function scoreCandidates(candidates: ScoringCandidate[], request: Scoring
 
     if (loaded) {
       const residentBonus = matches ? weights.residentMatch : weights.residentReload;
-      factors.resident = residentBonus / (1 + queuedAhead(candidate));
+      // Waiting for a GPU copy beats a cold start elsewhere, but a CPU copy with a queue is not
+      // worth waiting for: only the CPU share of the bonus shrinks with the queue.
+      const gpuShare = clamp(loaded.gpuShare, 0, 1);
+      factors.resident = residentBonus * (gpuShare + (1 - gpuShare) / (1 + queuedAhead(candidate)));
       factors.gpu = weights.gpu * clamp(loaded.gpuShare, 0, 1);
     } else {
       const fits = candidate.freeVramBytes !== undefined && candidate.modelSizeBytes !== undefined && candidate.freeVramBytes >= candidate.modelSizeBytes;
