@@ -35,6 +35,8 @@ export type ClosedLoopTuning = {
   /** Milliseconds between two placement reloads of the same (node, model). */
   placementCooldownMs?: number;
   shadowProbeTimeoutMs?: number;
+  /** Shortest gap in ms between two post-request `/api/ps` reads of one node; 250 by default. */
+  psReadSpacingMs?: number;
   /** Thresholds and periods of the per-node circuit breakers. */
   breaker?: Omit<BreakerOptions, 'now'>;
 };
@@ -55,6 +57,8 @@ export class ClosedLoop {
   private readonly recentActions = new RingBuffer<PlacementAction>(100);
   private readonly placementOptions: PlacementControllerOptions;
   private readonly probing = new Set<string>();
+  /** Per node: when its post-request `/api/ps` reads last ran, and a pending trailing run. */
+  private readonly psReads = new Map<string, { lastAt: number; timer?: NodeJS.Timeout }>();
   private readonly log: Logger;
 
   constructor(
@@ -110,6 +114,8 @@ export class ClosedLoop {
 
   /** Saves learned statistics. */
   async stop(): Promise<void> {
+    for (const read of this.psReads.values()) clearTimeout(read.timer);
+    this.psReads.clear();
     await this.learning.save().catch((error: unknown) => this.log.error({ err: error, path: this.learning.path }, 'Saving learned statistics failed'));
   }
 
@@ -164,8 +170,29 @@ export class ClosedLoop {
     this.learning.record({ nodeId: node.id, model: request.model, taskType, ok: result.ok, latencyMs: result.latencyMs, ttftMs: result.ttftMs, tokensPerSec });
     this.learning.saveSoon();
     this.breakers.get(node.id).record({ ok: result.ok, status: result.status, latencyMs: result.latencyMs, expectedLatencyMs: expectedLatency(before, result.evalCount) });
-    void this.deps.nodes.refreshLoaded(node.id);
-    if (this.settings.value.controller) this.placement.afterRequest(node.id);
+    this.readPlacementSoon(node.id);
+  }
+
+  /**
+   * Reads the node's `/api/ps` after a request, at most once per `psReadSpacingMs` per node: the
+   * first request after a quiet spell reads at once, and a burst of finishes shares one trailing
+   * read, so the reads do not double the gateway's work per request under load.
+   */
+  private readPlacementSoon(nodeId: string): void {
+    const spacing = this.tuning.psReadSpacingMs ?? 250;
+    const read = this.psReads.get(nodeId) ?? { lastAt: 0 };
+    this.psReads.set(nodeId, read);
+    if (read.timer) return;
+    const run = () => {
+      read.timer = undefined;
+      read.lastAt = Date.now();
+      void this.deps.nodes.refreshLoaded(nodeId);
+      if (this.settings.value.controller) this.placement.afterRequest(nodeId);
+    };
+    const wait = read.lastAt + spacing - Date.now();
+    if (wait <= 0) return run();
+    read.timer = setTimeout(run, wait);
+    read.timer.unref?.();
   }
 
   private onHealthPass(nodeId: string, previous: NodeHealth, current: NodeHealth): void {
