@@ -61,7 +61,7 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await node?.stop();
   await serve?.stop();
-  if (workDir) await rm(workDir, { recursive: true, force: true });
+  if (workDir) await rm(workDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 async function screenshot(page: Page, testInfo: TestInfo, name: string) {

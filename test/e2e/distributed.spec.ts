@@ -49,7 +49,7 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   // Stopping serve closes the distributed service, which stops llama-server and both RPC servers.
   await serve?.stop();
-  if (workDir) await rm(workDir, { recursive: true, force: true });
+  if (workDir) await rm(workDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 async function screenshot(page: Page, testInfo: TestInfo, name: string) {

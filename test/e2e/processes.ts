@@ -31,9 +31,30 @@ export function startChild(command: string, args: string[], env: NodeJS.ProcessE
       }
     }, 8_000);
     await exited;
+    // npm exits on SIGTERM before its grandchildren finish their own shutdown (the control plane
+    // saves its state then), so wait for the whole group before the caller deletes their files.
+    await waitForGroupExit(child.pid, 8_000);
     clearTimeout(timer);
   };
   return { process: child, output: () => output, stop };
+}
+
+/** Polls until no process of the group is left, then kills whatever remains after `timeoutMs`. */
+async function waitForGroupExit(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(-pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // The group is already gone.
+  }
 }
 
 /** Resolves with the first match of `pattern` in the child's output, or rejects on exit or timeout. */

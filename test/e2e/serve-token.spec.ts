@@ -26,7 +26,7 @@ test.beforeAll(async () => {
 
 test.afterAll(async () => {
   await serve?.stop();
-  if (workDir) await rm(workDir, { recursive: true, force: true });
+  if (workDir) await rm(workDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 test('page without the token is rejected', async ({ page }) => {

@@ -60,7 +60,7 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await secondNode?.stop();
   await serve?.stop();
-  if (workDir) await rm(workDir, { recursive: true, force: true });
+  if (workDir) await rm(workDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 test('page loads without CSP violations', async ({ page }) => {
