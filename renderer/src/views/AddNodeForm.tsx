@@ -1,4 +1,5 @@
-import { useId, useRef, useState, type FormEvent } from 'react';
+import { useId, useState } from 'react';
+import { useApiForm } from '../lib/use-api-form';
 import { useApp } from '../store/context';
 
 /** Form that adds a node by URL and shows the API's validation error inline. */
@@ -6,26 +7,12 @@ export function AddNodeForm({ onDone }: { onDone: () => void }) {
   const addNode = useApp((state) => state.addNode);
   const [url, setUrl] = useState('');
   const [name, setName] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const urlInput = useRef<HTMLInputElement>(null);
   const urlId = useId();
   const nameId = useId();
-  const errorId = useId();
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    const result = await addNode({ url: url.trim(), name: name.trim() || undefined });
-    setBusy(false);
-    if (result.ok) {
-      onDone();
-      return;
-    }
-    setError(result.error.message);
-    urlInput.current?.focus();
-  };
+  const { error, busy, submit, firstInput, errorId } = useApiForm(
+    () => addNode({ url: url.trim(), name: name.trim() || undefined }),
+    onDone,
+  );
 
   return (
     <form className="card add-node" data-testid="add-node-form" onSubmit={submit} noValidate>
@@ -33,7 +20,7 @@ export function AddNodeForm({ onDone }: { onDone: () => void }) {
         <label htmlFor={urlId}>Node URL</label>
         <input
           id={urlId}
-          ref={urlInput}
+          ref={firstInput}
           data-testid="node-url-input"
           value={url}
           onChange={(event) => setUrl(event.target.value)}

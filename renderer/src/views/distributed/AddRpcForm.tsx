@@ -1,4 +1,5 @@
-import { useId, useRef, useState, type FormEvent } from 'react';
+import { useId, useState } from 'react';
+import { useApiForm } from '../../lib/use-api-form';
 import { useApp } from '../../store/context';
 
 /** Adds a remote RPC backend by `host:port`. The API validates the endpoint, and its error shows inline. */
@@ -6,27 +7,15 @@ export function AddRpcForm() {
   const addRpcBackend = useApp((state) => state.addRpcBackend);
   const [endpoint, setEndpoint] = useState('');
   const [name, setName] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const input = useRef<HTMLInputElement>(null);
   const endpointId = useId();
   const nameId = useId();
-  const errorId = useId();
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    const result = await addRpcBackend({ endpoint: endpoint.trim(), name: name.trim() || undefined });
-    setBusy(false);
-    if (result.ok) {
+  const { error, busy, submit, firstInput, errorId } = useApiForm(
+    () => addRpcBackend({ endpoint: endpoint.trim(), name: name.trim() || undefined }),
+    () => {
       setEndpoint('');
       setName('');
-      return;
-    }
-    setError(result.error.message);
-    input.current?.focus();
-  };
+    },
+  );
 
   return (
     <form className="inline-form" data-testid="rpc-add-form" onSubmit={submit} noValidate>
@@ -34,7 +23,7 @@ export function AddRpcForm() {
         <label htmlFor={endpointId}>RPC backend (host:port)</label>
         <input
           id={endpointId}
-          ref={input}
+          ref={firstInput}
           data-testid="rpc-endpoint-input"
           value={endpoint}
           onChange={(event) => setEndpoint(event.target.value)}
