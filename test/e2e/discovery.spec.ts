@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
-import { freePort, startChild, waitForHttp, waitForOutput, type Child } from './processes';
+import { freePort, startChild, startServe, waitForHttp, type Child } from './processes';
 
 const MODEL_FILE = resolve(process.cwd(), '..', 'shared', 'models', 'llama-2-tiny-random.gguf');
 /** A loopback address other than 127.0.0.1, so the scan must walk the range to find the node. */
@@ -25,19 +25,8 @@ test.beforeAll(async () => {
   await mkdir(modelsDir);
   await symlink(MODEL_FILE, join(modelsDir, 'llama-2-tiny-random.gguf'));
 
-  serve = startChild('npm', [
-    'run',
-    'serve',
-    '--',
-    '--data',
-    join(workDir, 'data'),
-    '--port',
-    String(await freePort()),
-    '--ui-port',
-    String(await freePort()),
-    '--models',
-    modelsDir,
-  ]);
+  const started = await startServe(join(workDir, 'data'), ['--models', modelsDir]);
+  serve = started.child;
 
   nodePort = await freePort();
   node = startChild('npm', [
@@ -53,8 +42,7 @@ test.beforeAll(async () => {
     '--no-ollama-store',
   ]);
 
-  const match = await waitForOutput(serve, /ui:\s+(http:\/\/\S+)/, 180_000);
-  uiUrl = match[1];
+  uiUrl = await started.uiUrl;
   await waitForHttp(`http://${NODE_HOST}:${nodePort}/api/version`, node, 120_000);
 });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import type { LlamaBinariesView } from '../../shared/api/distributed';
-import { freePort, startChild, waitForOutput, type Child } from './processes';
+import { startServe, type Child } from './processes';
 
 const MODEL_FILE = resolve(process.cwd(), '..', 'shared', 'models', 'tiny-llama-8L.gguf');
 
@@ -20,19 +20,9 @@ test.describe.configure({ mode: 'serial' });
 test.beforeAll(async () => {
   test.setTimeout(240_000);
   workDir = await mkdtemp(join(tmpdir(), 'synaptic-distributed-e2e-'));
-  serve = startChild('npm', [
-    'run',
-    'serve',
-    '--',
-    '--data',
-    join(workDir, 'data'),
-    '--port',
-    String(await freePort()),
-    '--ui-port',
-    String(await freePort()),
-  ]);
-  const match = await waitForOutput(serve, /ui:\s+(http:\/\/\S+)/, 180_000);
-  uiUrl = match[1];
+  const started = await startServe(join(workDir, 'data'));
+  serve = started.child;
+  uiUrl = await started.uiUrl;
 
   const response = await fetch(new URL('rpc/llama:binaries', uiUrl), {
     method: 'POST',

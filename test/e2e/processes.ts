@@ -118,3 +118,14 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * Starts `npm run serve` with its state in `dataDir`, the gateway and UI on free ports, and
+ * `extraArgs` appended. Returns the child at once and a promise of the UI address it prints.
+ */
+export async function startServe(dataDir: string, extraArgs: string[] = []): Promise<{ child: Child; uiUrl: Promise<string> }> {
+  const args = ['run', 'serve', '--', '--data', dataDir, '--port', String(await freePort()), '--ui-port', String(await freePort())];
+  const child = startChild('npm', [...args, ...extraArgs]);
+  const uiUrl = waitForOutput(child, /ui:\s+(http:\/\/\S+)/, 180_000).then((match) => match[1]);
+  return { child, uiUrl };
+}

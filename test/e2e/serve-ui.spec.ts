@@ -3,7 +3,7 @@ import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { freePort, startChild, waitForHttp, waitForOutput, type Child } from './processes';
+import { freePort, startChild, startServe, waitForHttp, type Child } from './processes';
 
 const MODEL_FILE = resolve(process.cwd(), '..', 'shared', 'models', 'tiny-llama-8L.gguf');
 const NODE_CLI = resolve(process.cwd(), 'electron', 'cli', 'node.ts');
@@ -33,21 +33,9 @@ test.beforeAll(async () => {
     JSON.stringify({ researcher: short, critic: short, editor: short }),
   );
 
-  serve = startChild('npm', [
-    'run',
-    'serve',
-    '--',
-    '--data',
-    join(workDir, 'data'),
-    '--port',
-    String(await freePort()),
-    '--ui-port',
-    String(await freePort()),
-    '--models',
-    modelsDir,
-  ]);
-  const match = await waitForOutput(serve, /ui:\s+(http:\/\/\S+)/, 180_000);
-  uiUrl = match[1];
+  const started = await startServe(join(workDir, 'data'), ['--models', modelsDir]);
+  serve = started.child;
+  uiUrl = await started.uiUrl;
 
   if (existsSync(NODE_CLI)) {
     const port = await freePort();
