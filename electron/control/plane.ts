@@ -248,8 +248,8 @@ export class ControlPlane {
   }
 
   /**
-   * Rejects a node URL that points at this gateway: routing to itself would loop, and fanning
-   * `/api/tags` out to itself would wait on its own answer.
+   * Rejects a node URL that points at this gateway, because routing to itself would loop and
+   * fanning `/api/tags` out to itself would wait on its own response.
    */
   private rejectSelf(raw: string): void {
     const checked = normalizeNodeUrl(raw);

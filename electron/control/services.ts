@@ -24,7 +24,7 @@ export function attachServices(plane: ControlPlane): { distributed: DistributedS
   return { distributed };
 }
 
-/** A distributed model's Ollama adapter joins the fleet as a node while it runs. */
+/** Creates the distributed service, whose running models join the fleet as llama-server nodes. */
 function createDistributed(plane: ControlPlane): DistributedService {
   const log = plane.log.child({ component: 'distributed' });
   const distributed = new DistributedService({

@@ -241,11 +241,10 @@ export class DistributedModel {
   }
 
   private async tick(): Promise<void> {
-    // A ready model is not probed: ggml-rpc-server listens with a backlog of 1 and serves one
-    // client at a time, so probe connections queue behind llama-server's, fill the backlog and
-    // time out, which looked like a lost backend every few seconds. A backend that dies is seen
-    // instead through llama-server's exit (it aborts on a broken RPC connection) and, for local
-    // rpc-servers, through their supervisor's exit event.
+    // A ready model is not probed. ggml-rpc-server listens with a backlog of 1 and serves one
+    // client at a time, so probe connections queue behind llama-server's and time out.
+    // A backend that dies shows up instead through llama-server's exit, because it aborts on a
+    // broken RPC connection, and for local rpc-servers through their supervisor's exit event.
     if (this.state !== 'waiting-backends') return;
 
     const down = await this.firstDownBackend();

@@ -137,10 +137,10 @@ function round2(value: number): number {
 
 /**
  * Fills in per-device layer ranges when the load log does not list them (llama-server logs the
- * per-layer assignment only at debug verbosity). llama.cpp places the offloaded layers, the
- * output layer counted last, on the device whose cumulative tensor-split share first exceeds the
- * layer's position in the offloaded run; the layers before that run stay on the CPU. Only maps
- * whose offloaded devices are exactly the RPC backends, in `--rpc` order, are derived.
+ * per-layer assignment only at debug verbosity). llama.cpp counts the output layer last and puts
+ * each offloaded layer on the first device whose cumulative tensor-split share exceeds the
+ * layer's position in the offloaded run. Layers before that run stay on the CPU. Only maps whose
+ * offloaded devices are exactly the RPC backends, in `--rpc` order, are derived.
  */
 export function withDerivedLayerRanges(map: LayerMap, input: { backends: string[]; tensorSplit?: number[] }): LayerMap {
   const alreadyListed = map.devices.some((d) => d.layerRanges.length > 0);

@@ -174,9 +174,9 @@ export class ClosedLoop {
   }
 
   /**
-   * Reads the node's `/api/ps` after a request, at most once per `psReadSpacingMs` per node: the
-   * first request after a quiet spell reads at once, and a burst of finishes shares one trailing
-   * read, so the reads do not double the gateway's work per request under load.
+   * Reads the node's `/api/ps` after a request, at most once per `psReadSpacingMs` per node.
+   * The first request after a quiet spell reads at once, and a burst of finishes shares one
+   * trailing read, so the reads do not double the gateway's work per request under load.
    */
   private readPlacementSoon(nodeId: string): void {
     const spacing = this.tuning.psReadSpacingMs ?? 250;

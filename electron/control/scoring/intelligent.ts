@@ -4,9 +4,9 @@ import type { CandidateStats, ScoredCandidate, ScoringCandidate, ScoringRequest 
  * Weights of the intelligent score. A candidate's score is the sum of these contributions:
  *
  *   resident   +30 when the model is loaded with matching num_ctx/num_gpu, +5 when loaded but a
- *              request option differs (the node would reload), 0 when not loaded; the CPU share
- *              of the copy counts divided by (1 + requests that would queue), so a CPU copy with
- *              a long queue does not outweigh an idle node that has to load the model
+ *              request option differs (the node would reload), 0 when not loaded. The CPU share
+ *              of the copy counts divided by (1 + requests that would queue), so a CPU copy
+ *              with a long queue does not outweigh an idle node that has to load the model
  *   gpu        +20 x GPU share of the loaded copy; when not loaded, +10 if the model fits in the
  *              known free VRAM (doubled for requests that prefer a GPU)
  *   speed      +25 x (0.5 + priority/10) x (best completion / this completion). Completion is
