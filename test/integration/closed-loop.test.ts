@@ -252,6 +252,31 @@ describe('closed loop through the gateway', () => {
   });
 });
 
+describe('placement reads after requests', () => {
+  it('reads /api/ps only after loads and unloads', async () => {
+    const { fleet, plane, ids, client } = await setup([{ name: 'steady' }]);
+    await warm(fleet, plane, 'steady', ids.steady);
+    expect(plane.nodes.get(ids.steady)!.loaded).toHaveLength(1);
+    const reads: string[] = [];
+    const original = plane.nodes.refreshLoaded.bind(plane.nodes);
+    plane.nodes.refreshLoaded = (id: string) => {
+      reads.push(id);
+      return original(id);
+    };
+
+    for (let i = 0; i < 3; i++) await generate(client);
+    expect(reads).toEqual([]);
+
+    await client.generate({ model: 'llama3.2', prompt: 'bye', stream: false, keep_alive: 0, options: { num_predict: 2 } });
+    await waitFor(() => reads.length === 1, 2_000, 'a read after the keep_alive 0 request');
+    await waitFor(() => plane.nodes.get(ids.steady)!.loaded.length === 0, 2_000, 'the unload to show in the node view');
+
+    await generate(client);
+    await waitFor(() => reads.length === 2, 2_000, 'a read after the request that loaded the model again');
+    await waitFor(() => plane.nodes.get(ids.steady)!.loaded.length === 1, 2_000, 'the load to show in the node view');
+  });
+});
+
 describe('closed loop with the embedded node', () => {
   it('reads embedded placement like Ollama', async () => {
     const plane = await startPlane({ embedded: true, modelsDir: await modelsDirWith(tinyRandom) });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parsePriority, parseRoutedBody } from '../../electron/control/gateway/body';
+import { asksToUnload, parsePriority, parseRoutedBody } from '../../electron/control/gateway/body';
+import { splitTarget } from '../../electron/control/gateway/gateway';
 import { forwardableHeaders } from '../../electron/control/gateway/headers';
 import { LineSplitter } from '../../electron/control/gateway/ndjson';
 
@@ -94,5 +95,33 @@ describe('forwardableHeaders', () => {
       ['host'],
     );
     expect(out).toEqual({ 'content-type': 'application/json', 'user-agent': 'ollama-js/0.6' });
+  });
+});
+
+describe('splitTarget', () => {
+  it('splits path and query', () => {
+    expect(splitTarget('/api/chat')).toEqual({ path: '/api/chat', search: '' });
+    expect(splitTarget('/api/tags/?x=1')).toEqual({ path: '/api/tags', search: '?x=1' });
+    expect(splitTarget('/')).toEqual({ path: '/', search: '' });
+  });
+
+  it('normalises unusual paths like URL', () => {
+    expect(splitTarget('/api/../api/chat').path).toBe('/api/chat');
+    expect(splitTarget('/api/%63hat').path).toBe('/api/%63hat');
+    expect(splitTarget('http://example.test/api/ps?y=2')).toEqual({ path: '/api/ps', search: '?y=2' });
+  });
+
+  it('keeps a double-slash path apart', () => {
+    expect(splitTarget('//api/chat').path).not.toBe('/api/chat');
+  });
+});
+
+describe('asksToUnload', () => {
+  it('is true for zero values', () => {
+    for (const value of [0, '0', '0s', '0m', '0h', '0ms', ' 0 ', '0.0s']) expect(asksToUnload(value), String(value)).toBe(true);
+  });
+
+  it('is false for other or missing values', () => {
+    for (const value of [undefined, null, -1, 300, '5m', '-1', '10s', '0.5s', 'never', {}]) expect(asksToUnload(value), String(value)).toBe(false);
   });
 });

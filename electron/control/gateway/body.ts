@@ -93,3 +93,14 @@ export function parseHedgeHeader(header: string | string[] | undefined): { ok: t
   if (text === '0' || text === 'false') return { ok: true, value: false };
   return { ok: false, message: `invalid X-Synaptic-Hedge header '${text}': expected 1, 0, true or false` };
 }
+
+/**
+ * Returns true when a request's `keep_alive` makes the node unload the model once the request is
+ * done: the number 0, or a zero duration such as `"0"`, `"0s"` or `"0m"`. A negative value keeps
+ * the model loaded indefinitely, and any other value keeps it for that long.
+ */
+export function asksToUnload(keepAlive: unknown): boolean {
+  if (typeof keepAlive === 'number') return keepAlive === 0;
+  if (typeof keepAlive !== 'string') return false;
+  return /^\s*0+(\.0*)?\s*(ns|us|µs|ms|s|m|h)?\s*$/.test(keepAlive);
+}

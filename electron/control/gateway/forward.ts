@@ -79,14 +79,13 @@ export async function forwardOnce(input: ForwardInput): Promise<Retryable | Forw
  */
 export function openUpstream(input: UpstreamInput, signal?: AbortSignal): Promise<Retryable | Cancelled | Opened> {
   const startedAt = performance.now();
-  const target = new URL(input.path, input.nodeUrl.endsWith('/') ? input.nodeUrl : `${input.nodeUrl}/`);
-  const isHttps = target.protocol === 'https:';
-  const controller = new AbortController();
-  const send = isHttps ? httpsRequest : httpRequest;
+  const target = upstreamTarget(input.nodeUrl);
+  const send = target.https ? httpsRequest : httpRequest;
   const elapsed = () => performance.now() - startedAt;
 
   return new Promise((resolve) => {
     let settled = false;
+    let upstreamResponse: IncomingMessage | undefined;
     const settle = (value: Retryable | Cancelled | Opened) => {
       if (settled) return;
       settled = true;
@@ -95,19 +94,27 @@ export function openUpstream(input: UpstreamInput, signal?: AbortSignal): Promis
       resolve(value);
     };
     const retry = (fields: Omit<Retryable, 'kind' | 'elapsedMs'>) => settle({ kind: 'retryable', elapsedMs: elapsed(), ...fields });
+    // Destroying the request closes its socket, which is how the node learns the client left.
+    const abort = () => {
+      upstream.destroy();
+      upstreamResponse?.destroy();
+    };
     const onAbort = () => {
-      controller.abort();
+      abort();
       settle({ kind: 'cancelled', elapsedMs: elapsed() });
     };
 
-    const upstream = send(target, {
+    const upstream = send({
+      protocol: target.protocol,
+      hostname: target.hostname,
+      port: target.port,
+      path: target.basePath + input.path,
       method: input.method,
       headers: { ...input.headers, 'content-length': input.body.length },
-      agent: isHttps ? input.agents.https : input.agents.http,
-      signal: controller.signal,
+      agent: target.https ? input.agents.https : input.agents.http,
     });
     const firstByteTimer = setTimeout(() => {
-      controller.abort();
+      abort();
       retry({ error: `node sent no response within ${input.firstByteTimeoutMs} ms` });
     }, input.firstByteTimeoutMs);
     if (signal?.aborted) onAbort();
@@ -120,6 +127,7 @@ export function openUpstream(input: UpstreamInput, signal?: AbortSignal): Promis
 
     upstream.on('response', (response: IncomingMessage) => {
       clearTimeout(firstByteTimer);
+      upstreamResponse = response;
       if (settled) {
         response.destroy();
         return;
@@ -131,11 +139,36 @@ export function openUpstream(input: UpstreamInput, signal?: AbortSignal): Promis
         return;
       }
       response.pause();
-      settle({ kind: 'opened', response, status, headers, startedAt, abort: () => controller.abort() });
+      settle({ kind: 'opened', response, status, headers, startedAt, abort });
     });
 
     upstream.end(input.body);
   });
+}
+
+type UpstreamTarget = { https: boolean; protocol: string; hostname: string; port: string; basePath: string };
+const targets = new Map<string, UpstreamTarget>();
+
+/**
+ * Splits a node URL into request options once and keeps them, since the same few node URLs are
+ * used for every request. A base path (a node behind a reverse proxy under `/ollama`) is kept.
+ */
+function upstreamTarget(nodeUrl: string): UpstreamTarget {
+  let target = targets.get(nodeUrl);
+  if (target) return target;
+  const url = new URL(nodeUrl);
+  const https = url.protocol === 'https:';
+  target = {
+    https,
+    protocol: url.protocol,
+    // URL keeps the brackets of an IPv6 host; the request options want the bare address.
+    hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port || (https ? '443' : '80'),
+    basePath: url.pathname.replace(/\/+$/, ''),
+  };
+  if (targets.size >= 1024) targets.clear();
+  targets.set(nodeUrl, target);
+  return target;
 }
 
 /** Relays an opened response to the client until it ends, fails or the client goes away. */

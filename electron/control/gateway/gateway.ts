@@ -5,8 +5,8 @@ import type { GatewayStatus, NodeView } from '../../../shared/types';
 import type { Logger } from '../core/logger';
 import { sameModel } from '../ollama-store/model-name';
 import type { RouteLease, RouteRequest, RouterPort } from '../router/port';
-import { presentedToken, secretsEqual } from '../ui-server/security';
-import { parseHedgeHeader, parsePriority, parseRoutedBody, readBody } from './body';
+import { bearerToken, secretsEqual } from '../ui-server/security';
+import { asksToUnload, parseHedgeHeader, parsePriority, parseRoutedBody, readBody } from './body';
 import { FleetViews } from './fleet-views';
 import { openUpstream, relayResponse, type Forwarded, type Retryable, type UpstreamInput } from './forward';
 import { openWithHedge, type HedgedOpen, type HedgePolicy, type OpenFn } from './hedged-open';
@@ -127,13 +127,12 @@ export class Gateway {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://gateway');
-    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const { path, search } = splitTarget(req.url ?? '/');
     const method = req.method ?? 'GET';
     const head = method === 'HEAD';
 
     if (this.options.token !== undefined) {
-      const given = presentedToken(req, url, ['header']);
+      const given = bearerToken(req);
       if (!given || !secretsEqual(given, this.options.token)) {
         req.resume();
         sendError(res, 401, 'unauthorized: send the gateway token as Authorization: Bearer <token>');
@@ -144,7 +143,7 @@ export class Gateway {
     const routed = routedPaths[path];
     if (routed) {
       if (method !== 'POST') return methodNotAllowed(req, res);
-      return this.proxy(req, res, path + url.search, routed);
+      return this.proxy(req, res, path + search, routed);
     }
     if (nodeOnlyPaths.has(path)) {
       req.resume();
@@ -212,6 +211,7 @@ export class Gateway {
     if (!hedgeHeader.ok) return fail(400, hedgeHeader.message);
     const analysis = analyzeRequest({ path: path.split('?')[0], body: parsed.body.raw, headers: req.headers, priority: priority.value });
     const context = analysis.ok ? analysis.context : undefined;
+    const unloads = asksToUnload(parsed.body.raw.keep_alive);
 
     const headers = forwardableHeaders(req.headers, [
       'host',
@@ -252,6 +252,7 @@ export class Gateway {
           options: parsed.body.options,
           exclude: [...tried],
           attempt,
+          unloadsAfter: unloads,
           ...(context ? { taskType: context.taskType, prefersGpu: context.prefersGpu, expectedOutputTokens: context.maxOutputTokens } : {}),
         };
         const outcome = this.options.router.route(request);
@@ -328,6 +329,21 @@ function relayFailure(
     return;
   }
   fail(502, failure.error);
+}
+
+/**
+ * Splits a request target into its path, without trailing slashes, and its query. Plain API paths
+ * are split by hand because every request passes here. Anything else (dot segments, escapes, an
+ * absolute URL) goes through the URL parser, so it is normalised as before.
+ */
+export function splitTarget(target: string): { path: string; search: string } {
+  const queryAt = target.indexOf('?');
+  const rawPath = queryAt < 0 ? target : target.slice(0, queryAt);
+  if (/^\/[A-Za-z0-9_/-]*$/.test(rawPath) && !rawPath.startsWith('//')) {
+    return { path: rawPath.replace(/\/+$/, '') || '/', search: queryAt < 0 ? '' : target.slice(queryAt) };
+  }
+  const url = new URL(target, 'http://gateway');
+  return { path: url.pathname.replace(/\/+$/, '') || '/', search: url.search };
 }
 
 function methodNotAllowed(req: IncomingMessage, res: ServerResponse): void {

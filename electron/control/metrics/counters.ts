@@ -33,8 +33,14 @@ export class LabeledValues<T> {
   }
 }
 
+/**
+ * Builds a map key for a label set that ignores key order. A client can send a model name that
+ * contains the two separator characters, which at worst merges two label sets' counts.
+ */
 function keyOf(labels: Labels): string {
-  return JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+  let key = '';
+  for (const name of Object.keys(labels).sort()) key += `${name}\u0001${labels[name]}\u0000`;
+  return key;
 }
 
 export class CounterSet {

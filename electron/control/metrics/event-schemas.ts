@@ -15,10 +15,7 @@ export const decisionEvent = z.object({
   latencyMs: z.number().nonnegative().optional(),
   ttftMs: z.number().nonnegative().optional(),
   status: z.number().int().optional(),
-  /**
-   * Generated tokens, when the router copies the node's `eval_count` into the decision.
-   * NOTE: the router does not copy it yet, so token counts and tokens/s stay empty until it does.
-   */
+  /** Generated tokens: the node's `eval_count`, which the router copies into the finished decision. */
   evalCount: z.number().int().nonnegative().optional(),
   evalDurationNs: z.number().nonnegative().optional(),
 });

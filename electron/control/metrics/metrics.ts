@@ -124,6 +124,9 @@ export class Metrics {
   onEvent(type: string, payload: unknown): void {
     switch (type) {
       case 'route:decision':
+        // The router sends each decision twice, and only the second copy (with its outcome)
+        // counts, so the first is dropped before the costlier schema check.
+        if (isUnfinishedDecision(payload)) break;
         this.parse(type, events.decisionEvent, payload, (decision) => this.onDecision(decision));
         break;
       case 'node:state':
@@ -352,4 +355,8 @@ export class Metrics {
       { name: 'synaptic_model_vram_bytes', help: 'GPU memory used by each loaded model, in bytes (Ollama size_vram).', type: 'gauge', samples: vram },
     ];
   }
+}
+
+function isUnfinishedDecision(payload: unknown): boolean {
+  return typeof payload === 'object' && payload !== null && (payload as { outcome?: unknown }).outcome === undefined;
 }

@@ -119,6 +119,11 @@ export class NodeRegistry {
     return entry ? this.view(entry) : undefined;
   }
 
+  /** The models a node had loaded at its last `/api/ps` read, without building a whole view. */
+  loadedOf(id: string): readonly LoadedModel[] | undefined {
+    return this.nodes.get(id)?.loaded;
+  }
+
   snapshots(): NodeSnapshot[] {
     return [...this.nodes.values()].map((entry) => ({
       id: entry.id,

@@ -51,11 +51,23 @@ export function parseModelName(name: string): ModelName | null {
   return { host, namespace, model, tag };
 }
 
+/**
+ * Canonical names computed so far. The router compares the requested name with every model of
+ * every node on each request, so the same few names come back often. Clients choose the names,
+ * so the memo is emptied when full instead of growing.
+ */
+const canonicalMemo = new Map<string, string | null>();
+const CANONICAL_MEMO_SIZE = 4096;
+
 /** Returns the lower-cased full form `host/namespace/model:tag`, or null for an invalid name. */
 export function canonicalModelName(name: string): string | null {
+  const known = canonicalMemo.get(name);
+  if (known !== undefined) return known;
   const parsed = parseModelName(name);
-  if (!parsed) return null;
-  return `${parsed.host}/${parsed.namespace}/${parsed.model}:${parsed.tag}`.toLowerCase();
+  const canonical = parsed ? `${parsed.host}/${parsed.namespace}/${parsed.model}:${parsed.tag}`.toLowerCase() : null;
+  if (canonicalMemo.size >= CANONICAL_MEMO_SIZE) canonicalMemo.clear();
+  canonicalMemo.set(name, canonical);
+  return canonical;
 }
 
 /** Tells whether two names denote the same Ollama model; invalid names match nothing. */

@@ -13,6 +13,7 @@ import { sameModel } from '../ollama-store/model-name';
 import { PlacementController, type PlacementControllerOptions } from '../placement/controller';
 import { createClosedLoopRank } from '../scoring/router-adapter';
 import { RingBuffer } from './ring-buffer';
+import { loadFit } from './score';
 import type { FinishedLease, Router } from './router';
 import { RoutingSettingsStore } from './routing-settings';
 import { sendShadowProbe } from './shadow-probe';
@@ -170,7 +171,19 @@ export class ClosedLoop {
     this.learning.record({ nodeId: node.id, model: request.model, taskType, ok: result.ok, latencyMs: result.latencyMs, ttftMs: result.ttftMs, tokensPerSec });
     this.learning.saveSoon();
     this.breakers.get(node.id).record({ ok: result.ok, status: result.status, latencyMs: result.latencyMs, expectedLatencyMs: expectedLatency(before, result.evalCount) });
-    this.readPlacementSoon(node.id);
+    if (this.placementMayHaveChanged(request, node.id, result.ok)) this.readPlacementSoon(node.id);
+  }
+
+  /**
+   * Returns true when a finished request may have changed which models its node has loaded: it
+   * failed, it set `keep_alive` to zero, or the node had no matching copy loaded before, so this
+   * request loaded one, perhaps on the CPU. The health pass reads `/api/ps` in any case.
+   */
+  private placementMayHaveChanged(request: FinishedLease['request'], nodeId: string, ok: boolean): boolean {
+    if (!ok || request.unloadsAfter) return true;
+    const loaded = this.deps.nodes.loadedOf(nodeId);
+    if (!loaded) return false;
+    return loadFit(loaded, { model: request.model, options: request.options }) !== 'matching';
   }
 
   /**

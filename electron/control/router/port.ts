@@ -23,6 +23,8 @@ export type RouteRequest = {
   prefersGpu?: boolean;
   /** Only nodes whose loaded copy of the model matches the request; used for hedges. */
   requireLoaded?: boolean;
+  /** The request sets `keep_alive` to zero, so the node unloads the model when it is done. */
+  unloadsAfter?: boolean;
 };
 
 export type NodeTarget = { id: string; name: string; url: string };

@@ -72,11 +72,23 @@ export class Router implements RouterPort {
     const stats = this.statsOf(node.id);
     stats.begin();
     this.totalRequests += 1;
-    this.options.log.info(
-      { decisionId: decision.id, nodeId: node.id, attempt: decision.attempt, factors: decision.factors },
-      `routed ${request.endpoint} model=${request.model} node=${node.name} reason="${best.reason}" factors=${formatFactors(decision.factors)}`,
-    );
-    this.options.bus.emit('route:decision', decision);
+
+    // Log and announce the decision in a microtask, after the caller has sent the request on.
+    // A lease that finishes first announces it itself, so the two events stay in order.
+    let announced = false;
+    const announce = () => {
+      if (announced) return;
+      announced = true;
+      const log = this.options.log;
+      if (log.isLevelEnabled('info')) {
+        log.info(
+          { decisionId: decision.id, nodeId: node.id, attempt: decision.attempt, factors: decision.factors },
+          `routed ${request.endpoint} model=${request.model} node=${node.name} reason="${best.reason}" factors=${formatFactors(decision.factors)}`,
+        );
+      }
+      this.options.bus.emit('route:decision', decision);
+    };
+    queueMicrotask(announce);
 
     let finished = false;
     const target: NodeTarget = { id: node.id, name: node.name, url: node.url };
@@ -86,6 +98,7 @@ export class Router implements RouterPort {
       finish: (result: RequestResult) => {
         if (finished) return;
         finished = true;
+        announce();
         stats.end(result);
         Object.assign(decision, outcomeFields(result));
         this.options.bus.emit('route:decision', decision);

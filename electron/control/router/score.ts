@@ -105,7 +105,7 @@ function compareCandidates(a: RankedCandidate, b: RankedCandidate): number {
  * Compares the request's `num_ctx` with the loaded copy's context length, and `num_gpu: 0`
  * with a copy that sits on a GPU. Either difference makes the node reload the model.
  */
-export function loadFit(loaded: LoadedModel[], request: ScoreRequest): LoadFit {
+export function loadFit(loaded: readonly LoadedModel[], request: ScoreRequest): LoadFit {
   const copy = loaded.find((model) => sameModel(model.name, request.model));
   if (!copy) return 'not_loaded';
   const numCtx = request.options?.num_ctx;

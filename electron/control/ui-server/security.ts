@@ -43,6 +43,13 @@ export function secretsEqual(presented: string, expected: string): boolean {
   return timingSafeEqual(presentedDigest, expectedDigest);
 }
 
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerToken(request: IncomingMessage): string | undefined {
+  const header = request.headers.authorization;
+  if (!header || !/^Bearer\s+/i.test(header)) return undefined;
+  return header.replace(/^Bearer\s+/i, '').trim() || undefined;
+}
+
 /**
  * Reads the token a request carries, looking only at the sources that are allowed for it:
  * `Authorization: Bearer`, the `token` query parameter, or the page cookie.
@@ -53,8 +60,8 @@ export function presentedToken(
   sources: readonly TokenSource[],
 ): string | undefined {
   if (sources.includes('header')) {
-    const header = request.headers.authorization;
-    if (header && /^Bearer\s+/i.test(header)) return header.replace(/^Bearer\s+/i, '').trim();
+    const fromHeader = bearerToken(request);
+    if (fromHeader) return fromHeader;
   }
   if (sources.includes('query')) {
     const fromQuery = url.searchParams.get('token');
