@@ -101,6 +101,7 @@ export class ControlPlane {
       log: this.log.child({ component: 'gateway' }),
       token: config.token,
       metricsText: () => this.metrics.renderPrometheus(),
+      refreshNode: (id) => this.nodes.check(id),
     });
     this.bus.on('node:state', () => this.gateway.views.invalidate());
     this.bus.on('node:removed', () => this.gateway.views.invalidate());

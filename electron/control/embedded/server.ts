@@ -42,6 +42,18 @@ export type EmbeddedNode = {
 
 type Route = (node: NodeContext, req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
+/**
+ * Ollama's model-store endpoints and the verb each performs. This node serves GGUF files where
+ * they lie and must never write or delete them, so it rejects these requests with an error.
+ */
+const MODEL_STORE_VERBS: Record<string, string> = {
+  '/api/pull': 'pull',
+  '/api/push': 'push',
+  '/api/create': 'create',
+  '/api/copy': 'copy',
+  '/api/delete': 'delete',
+};
+
 const POST_ROUTES: Record<string, Route> = {
   '/api/chat': handleChat,
   '/api/generate': handleGenerate,
@@ -137,6 +149,11 @@ async function route(node: NodeContext, openai: OpenAiHandler, req: IncomingMess
       if (method === 'GET') return await handlePs(node, res);
       return methodNotAllowed(res);
     }
+    const storeVerb = path.startsWith('/api/blobs/') ? 'upload blobs for' : MODEL_STORE_VERBS[path];
+    if (storeVerb) {
+      req.resume();
+      return sendError(res, 501, modelStoreMessage(storeVerb));
+    }
     const handler = POST_ROUTES[path];
     if (!handler) return sendText(res, 404, '404 page not found');
     if (method !== 'POST') return methodNotAllowed(res);
@@ -168,6 +185,11 @@ function loopbackHost(address: AddressInfo): string {
   if (address.address === '0.0.0.0') return '127.0.0.1';
   if (address.address === '::') return '[::1]';
   return address.family === 'IPv6' ? `[${address.address}]` : address.address;
+}
+
+/** Returns the error message for a model-store request; exported so tests can match it exactly. */
+export function modelStoreMessage(verb: string): string {
+  return `the embedded node cannot ${verb} models: it serves GGUF files in place from its models folder and Ollama's store, and never changes them; use an Ollama node, or add a .gguf file to the models folder`;
 }
 
 function methodNotAllowed(res: ServerResponse): void {

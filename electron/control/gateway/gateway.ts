@@ -15,7 +15,8 @@ import { forwardableHeaders } from './headers';
 import { listenWithFallback } from './listen';
 import { toOpenAiModels } from './merge';
 import { sendError, sendJson, sendOpenAiError, sendText } from './responses';
-import { nodeOnlyPaths, routedPaths, type RoutedPath } from './routes';
+import { isModelManagementPath, routedPaths, type RoutedPath } from './routes';
+import { ModelManager } from './manage';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/prometheus';
 
 export type GatewayOptions = {
@@ -36,6 +37,8 @@ export type GatewayOptions = {
   fanOutTimeoutMs?: number;
   /** Renders the Prometheus text served at `GET /metrics`; the route is 404 without it. */
   metricsText?: () => string;
+  /** Re-reads one node's model list after a pull, delete, copy or create through the gateway. */
+  refreshNode?: (id: string) => Promise<unknown>;
 };
 
 /**
@@ -71,6 +74,7 @@ export class Gateway {
     https: new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
   };
   private readonly settings: typeof defaults;
+  private readonly models: ModelManager;
   private current: GatewayStatus = { host: '', port: null, listening: false, fallbackUsed: false, message: 'not started' };
 
   constructor(private readonly options: GatewayOptions) {
@@ -86,6 +90,16 @@ export class Gateway {
       log: options.log,
       cacheMs: this.settings.listCacheMs,
       timeoutMs: this.settings.fanOutTimeoutMs,
+    });
+    this.models = new ModelManager({
+      fleet: options.fleet,
+      log: options.log.child({ component: 'model-manager' }),
+      views: this.views,
+      refreshNode: options.refreshNode,
+      maxBodyBytes: this.settings.maxBodyBytes,
+      instanceId: this.instanceId,
+      viaHeader,
+      dropAuthorization: options.token !== undefined,
     });
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error) => {
@@ -145,11 +159,7 @@ export class Gateway {
       if (method !== 'POST') return methodNotAllowed(req, res);
       return this.proxy(req, res, path + search, routed);
     }
-    if (nodeOnlyPaths.has(path)) {
-      req.resume();
-      sendError(res, 501, `${path} is not available through the gateway; call a node directly`);
-      return;
-    }
+    if (isModelManagementPath(path)) return this.models.handle(req, res, path, search, method);
 
     req.resume();
     const readOnly = method === 'GET' || head;

@@ -9,15 +9,15 @@ export const nodesField = 'synaptic_nodes';
 type Merged<T> = T & { [nodesField]: string[] };
 
 /**
- * Merges per-node model lists into one, with one entry per distinct digest (the name when a
- * node sent no digest). The first node's entry wins, and `synaptic_nodes` lists every node
- * that has it, in fleet order.
+ * Merges per-node model lists into one, with one entry per distinct name and digest. The first
+ * node's entry wins, and `synaptic_nodes` lists every node that has it, in fleet order.
  */
 export function mergeByDigest<T extends TagEntry | PsEntry>(listings: NodeListing<T>[]): Merged<T>[] {
   const byKey = new Map<string, Merged<T>>();
   for (const listing of listings) {
     for (const entry of listing.models) {
-      const key = entry.digest || `name:${entry.name.toLowerCase()}`;
+      // A copy (`ollama cp`) shares its source's digest, so the name is part of the key too.
+      const key = `${entry.digest}|${entry.name.toLowerCase()}`;
       const found = byKey.get(key);
       if (found) {
         if (!found[nodesField].includes(listing.nodeName)) found[nodesField].push(listing.nodeName);

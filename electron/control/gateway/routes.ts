@@ -14,11 +14,18 @@ export const routedPaths: Record<string, RoutedPath> = {
   '/v1/embeddings': { endpoint: 'embed', openAi: true, acceptName: false },
 };
 
-/** Ollama endpoints that manage one node's model store; the gateway cannot fan them out. */
-export const nodeOnlyPaths = new Set([
+/** Ollama endpoints that change nodes' model stores; manage.ts serves them for the fleet. */
+export const modelManagementPaths: ReadonlySet<string> = new Set([
   '/api/pull',
   '/api/push',
   '/api/create',
   '/api/copy',
   '/api/delete',
 ]);
+
+/** Prefix of `HEAD|POST /api/blobs/<digest>`, the uploads that `/api/create` uses. */
+export const blobPathPrefix = '/api/blobs/';
+
+export function isModelManagementPath(path: string): boolean {
+  return modelManagementPaths.has(path) || path.startsWith(blobPathPrefix);
+}

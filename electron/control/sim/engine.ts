@@ -2,7 +2,7 @@ import type { Placement } from '../../../shared/types';
 import { createSeededRandom, seedFromString, type RandomSource } from '../scoring/seeded-random';
 import type { FleetProfile, SimModel, SimNodeProfile } from './profile';
 import { planLayers, tokensPerSecond } from './placement-model';
-import { normalizeModelName } from './wire';
+import { digestFor, normalizeModelName } from './wire';
 
 /** A model resident on a simulated node, as `/api/ps` reports it. */
 export type LoadedSimModel = {
@@ -34,6 +34,15 @@ export type SimNodeStats = {
   /** Completed generations by where the model sat while it generated. */
   servedOn: Record<Placement, number>;
   tokensGenerated: number;
+  /** `/api/pull` requests that added or refreshed a model. */
+  pulls: number;
+  /** `/api/pull` requests whose client went away before `success`. */
+  pullsAborted: number;
+  /** `/api/pull` requests that ended with an error line. */
+  pullsFailed: number;
+  deletes: number;
+  copies: number;
+  creates: number;
 };
 
 export class BusyError extends Error {}
@@ -60,10 +69,22 @@ export class SimEngine {
     peakGenerating: 0,
     servedOn: { gpu: 0, partial: 0, cpu: 0 },
     tokensGenerated: 0,
+    pulls: 0,
+    pullsAborted: 0,
+    pullsFailed: 0,
+    deletes: 0,
+    copies: 0,
+    creates: 0,
   };
   readonly loaded = new Map<string, LoadedSimModel>();
   readonly random: RandomSource;
   private readonly catalog = new Map<string, SimModel>();
+  /** Manifest digests that differ from `digestFor(name)`: a copy keeps its source's digest. */
+  private readonly digests = new Map<string, string>();
+  /** Models the simulated registry serves to `/api/pull`, by normalised name. */
+  private readonly registry = new Map<string, SimModel>();
+  /** Uploaded blobs (`POST /api/blobs/<digest>`): digest to size in bytes. The bytes are not kept. */
+  readonly blobs = new Map<string, number>();
   private readonly loading = new Map<string, Promise<LoadedSimModel>>();
   private readonly waiters: Array<() => void> = [];
   private activeSlots = 0;
@@ -79,6 +100,7 @@ export class SimEngine {
       const model = fleet.models.find((m) => m.name === name);
       if (model) this.catalog.set(normalizeModelName(model.name), model);
     }
+    for (const model of [...fleet.models, ...fleet.pullable]) this.registry.set(normalizeModelName(model.name), model);
   }
 
   models(): SimModel[] {
@@ -87,6 +109,44 @@ export class SimEngine {
 
   findModel(name: string): SimModel | undefined {
     return this.catalog.get(normalizeModelName(name));
+  }
+
+  /** Returns the manifest digest that `/api/tags` reports for a model. */
+  digestOf(model: SimModel): string {
+    return this.digests.get(normalizeModelName(model.name)) ?? digestFor(model.name);
+  }
+
+  /** Looks a model up in the simulated registry that `/api/pull` downloads from. */
+  findInRegistry(name: string): SimModel | undefined {
+    return this.registry.get(normalizeModelName(name));
+  }
+
+  /** Adds a pulled model to this node, or replaces the one with the same name. */
+  addModel(model: SimModel): void {
+    const key = normalizeModelName(model.name);
+    this.catalog.set(key, model);
+    this.digests.delete(key);
+  }
+
+  /** Removes a model and unloads it; returns false when the node does not have it. */
+  removeModel(name: string): boolean {
+    const key = normalizeModelName(name);
+    const model = this.catalog.get(key);
+    if (!model) return false;
+    this.unload(model);
+    this.catalog.delete(key);
+    this.digests.delete(key);
+    return true;
+  }
+
+  /** Adds `destination` as another name of `source`, with the same digest; false when `source` is missing. */
+  copyModel(source: string, destination: string): boolean {
+    const model = this.findModel(source);
+    if (!model) return false;
+    const key = normalizeModelName(destination);
+    this.catalog.set(key, { ...model, name: destination });
+    this.digests.set(key, this.digestOf(model));
+    return true;
   }
 
   /** Converts simulated milliseconds to real ones. */

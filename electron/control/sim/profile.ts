@@ -32,6 +32,8 @@ const faultSchema = z.object({
   dieMidStreamChance: z.number().min(0).max(1).default(0),
   /** Chance that a request is answered at once with 503 `server busy`. */
   busyChance: z.number().min(0).max(1).default(0),
+  /** Chance that a `/api/pull` stops partway through the model layer with a download error. */
+  pullFailChance: z.number().min(0).max(1).default(0),
 });
 
 export const simNodeProfileSchema = z.object({
@@ -54,7 +56,9 @@ export const simNodeProfileSchema = z.object({
   /** Simulated milliseconds an idle model stays loaded without an explicit keep_alive. */
   keepAliveMs: z.number().nonnegative().default(300_000),
   slowEpisodes: slowEpisodeSchema.optional(),
-  faults: faultSchema.default({ resetChance: 0, dieMidStreamChance: 0, busyChance: 0 }),
+  faults: faultSchema.default({ resetChance: 0, dieMidStreamChance: 0, busyChance: 0, pullFailChance: 0 }),
+  /** Download speed of `/api/pull`, in bytes per simulated second. */
+  pullBytesPerSec: z.number().positive().default(100_000_000),
   /** Names of catalog models this node has pulled. */
   models: z.array(z.string().min(1)).min(1),
 });
@@ -66,6 +70,8 @@ export const fleetProfileSchema = z
     seed: z.number().int().default(1),
     models: z.array(simModelSchema).min(1),
     nodes: z.array(simNodeProfileSchema).min(1),
+    /** Models the simulated registry serves to `/api/pull` besides `models`; no node starts with them. */
+    pullable: z.array(simModelSchema).default([]),
   })
   .superRefine((fleet, ctx) => {
     const known = new Set(fleet.models.map((m) => m.name));
@@ -80,6 +86,11 @@ export const fleetProfileSchema = z
         }
       }
     });
+    const modelNames = [...fleet.models, ...fleet.pullable].map((m) => m.name);
+    const repeated = modelNames.find((name, i) => modelNames.indexOf(name) !== i);
+    if (repeated) {
+      ctx.addIssue({ code: 'custom', path: ['pullable'], message: `model '${repeated}' is listed twice in models and pullable` });
+    }
     const names = fleet.nodes.map((n) => n.name);
     const duplicate = names.find((name, i) => names.indexOf(name) !== i);
     if (duplicate) {

@@ -4,8 +4,10 @@ import { createSilentLogger } from '../core/logger';
 import { createOpenAiHandler } from '../openai';
 import { BusyError, SimEngine, type SimClock } from './engine';
 import { writeGeneration } from './generation';
+import { handleBlob, handleCreate } from './create';
+import { handleModelManagement } from './manage';
 import type { FleetProfile, SimModel, SimNodeProfile } from './profile';
-import { digestFor, embeddingFor, estimateTokens, readJsonBody, sendError, sendJson, sendPlain } from './wire';
+import { embeddingFor, estimateTokens, readJsonBody, sendError, sendJson, sendPlain } from './wire';
 
 /** Ollama's exact message when its request queue is full. */
 export const busyMessage = 'server busy, please try again.  maximum pending requests exceeded';
@@ -20,7 +22,13 @@ const routes: Record<string, string[]> = {
   '/api/generate': ['POST'],
   '/api/embed': ['POST'],
   '/api/embeddings': ['POST'],
+  '/api/pull': ['POST'],
+  '/api/delete': ['DELETE'],
+  '/api/copy': ['POST'],
+  '/api/create': ['POST'],
 };
+
+const blobPrefix = '/api/blobs/';
 
 /** One simulated Ollama node listening on a loopback port. */
 export type SimNode = {
@@ -76,6 +84,10 @@ function closeServer(server: Server): Promise<void> {
 async function handle(engine: SimEngine, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://sim').pathname;
   const method = req.method ?? 'GET';
+  if (path.startsWith(blobPrefix)) {
+    if (method !== 'HEAD' && method !== 'POST') return sendPlain(res, 405, '405 method not allowed');
+    return handleBlob(engine, decodeURIComponent(path.slice(blobPrefix.length)), req, res);
+  }
   const allowed = routes[path];
   if (!allowed) return sendPlain(res, 404, '404 page not found');
   if (!allowed.includes(method)) return sendPlain(res, 405, '405 method not allowed');
@@ -87,10 +99,16 @@ async function handle(engine: SimEngine, req: IncomingMessage, res: ServerRespon
     case '/api/version':
       return head ? sendPlain(res, 200, '', true) : sendJson(res, 200, { version: engine.profile.version });
     case '/api/tags':
-      return head ? sendPlain(res, 200, '', true) : sendJson(res, 200, { models: engine.models().map(tagEntry) });
+      return head ? sendPlain(res, 200, '', true) : sendJson(res, 200, { models: engine.models().map((m) => tagEntry(engine, m)) });
     case '/api/ps':
       engine.expireIdle();
-      return sendJson(res, 200, { models: [...engine.loaded.values()].map((e) => ({ ...tagEntry(e.model), expires_at: new Date(e.expiresAt).toISOString(), size_vram: e.sizeVram, context_length: e.numCtx })) });
+      return sendJson(res, 200, { models: [...engine.loaded.values()].map((e) => ({ ...tagEntry(engine, e.model), expires_at: new Date(e.expiresAt).toISOString(), size_vram: e.sizeVram, context_length: e.numCtx })) });
+    case '/api/pull':
+    case '/api/delete':
+    case '/api/copy':
+      return handleModelManagement(engine, path, req, res);
+    case '/api/create':
+      return handleCreate(engine, req, res);
   }
 
   const body = await readJsonBody(req);
@@ -105,7 +123,7 @@ async function handle(engine: SimEngine, req: IncomingMessage, res: ServerRespon
   const model = engine.findModel(modelName);
   if (!model) return sendError(res, 404, `model '${modelName}' not found`);
 
-  if (path === '/api/show') return sendJson(res, 200, showBody(model));
+  if (path === '/api/show') return sendJson(res, 200, showBody(engine, model));
   return serveWork(engine, path, modelName, model, request, res);
 }
 
@@ -220,13 +238,13 @@ function sendEmbedding(
   });
 }
 
-function tagEntry(model: SimModel) {
+function tagEntry(engine: SimEngine, model: SimModel) {
   return {
     name: model.name,
     model: model.name,
     modified_at: '2026-01-01T00:00:00Z',
     size: model.sizeBytes,
-    digest: digestFor(model.name),
+    digest: engine.digestOf(model),
     details: {
       parent_model: '',
       format: 'gguf',
@@ -238,14 +256,14 @@ function tagEntry(model: SimModel) {
   };
 }
 
-function showBody(model: SimModel) {
+function showBody(engine: SimEngine, model: SimModel) {
   const arch = model.family;
   return {
     license: '',
     modelfile: `FROM ${model.name}\n`,
     parameters: '',
     template: '{{ .Prompt }}',
-    details: tagEntry(model).details,
+    details: tagEntry(engine, model).details,
     model_info: {
       'general.architecture': arch,
       'general.parameter_count': 0,
