@@ -285,7 +285,15 @@ export class ControlPlane {
    */
   private wireClosedLoop(): ClosedLoop {
     const loop = new ClosedLoop(
-      { dataDir: this.config.dataDir, log: this.log.child({ component: 'closed-loop' }), bus: this.bus, router: this.router, nodes: this.nodes },
+      {
+        dataDir: this.config.dataDir,
+        log: this.log.child({ component: 'closed-loop' }),
+        bus: this.bus,
+        router: this.router,
+        nodes: this.nodes,
+        // A client that unloads a model and then polls /api/ps must not get the cached list.
+        onLoadedMayChange: () => this.gateway.views.invalidatePs(),
+      },
       this.config.closedLoop,
     );
     this.gateway.hedging = loop.hedgePolicy();

@@ -277,6 +277,21 @@ describe('placement reads after requests', () => {
   });
 });
 
+describe('gateway /api/ps after an unload', () => {
+  it('drops the cached list at once', async () => {
+    // A long read spacing keeps the post-request /api/ps read from refreshing the list first.
+    const { fleet, plane, ids, client } = await setup([{ name: 'solo' }], { tuning: { psReadSpacingMs: 60_000 } });
+    const unload = () => client.generate({ model: 'llama3.2', prompt: 'bye', stream: false, keep_alive: 0, options: { num_predict: 2 } });
+    await warm(fleet, plane, 'solo', ids.solo);
+    await unload();
+    await warm(fleet, plane, 'solo', ids.solo);
+    expect((await client.ps()).models).toHaveLength(1);
+
+    await unload();
+    expect((await client.ps()).models).toHaveLength(0);
+  });
+});
+
 describe('closed loop with the embedded node', () => {
   it('reads embedded placement like Ollama', async () => {
     const plane = await startPlane({ embedded: true, modelsDir: await modelsDirWith(tinyRandom) });

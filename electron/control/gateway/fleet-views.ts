@@ -36,6 +36,11 @@ export class FleetViews {
     return this.psCache.value;
   }
 
+  /** Drops the cached `/api/ps` answer, after a request that may have loaded or unloaded a model. */
+  invalidatePs(): void {
+    this.psCache = undefined;
+  }
+
   /** Drops cached answers, for example after a node was added or removed. */
   invalidate(): void {
     this.tagsCache = undefined;

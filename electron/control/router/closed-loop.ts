@@ -24,6 +24,8 @@ export type ClosedLoopDeps = {
   bus: EventBus;
   router: Router;
   nodes: NodeRegistry;
+  /** Called when a finished request may have loaded or unloaded a model on a node. */
+  onLoadedMayChange?: (nodeId: string) => void;
 };
 
 /** Tuning of the closed loop, in real milliseconds; the routing benchmark divides them by its speed factor. */
@@ -171,7 +173,10 @@ export class ClosedLoop {
     this.learning.record({ nodeId: node.id, model: request.model, taskType, ok: result.ok, latencyMs: result.latencyMs, ttftMs: result.ttftMs, tokensPerSec });
     this.learning.saveSoon();
     this.breakers.get(node.id).record({ ok: result.ok, status: result.status, latencyMs: result.latencyMs, expectedLatencyMs: expectedLatency(before, result.evalCount) });
-    if (this.placementMayHaveChanged(request, node.id, result.ok)) this.readPlacementSoon(node.id);
+    if (this.placementMayHaveChanged(request, node.id, result.ok)) {
+      this.deps.onLoadedMayChange?.(node.id);
+      this.readPlacementSoon(node.id);
+    }
   }
 
   /**
