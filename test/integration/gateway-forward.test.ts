@@ -55,6 +55,33 @@ describe('openUpstream', () => {
     if (outcome.kind === 'retryable') expect(outcome.error).toContain('ECONNREFUSED');
   });
 
+  it('resends once when a kept-alive socket turns out closed', async () => {
+    const perSocket = new WeakMap<object, number>();
+    let connections = 0;
+    const flaky = createServer((req, res) => {
+      const served = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, served);
+      req.resume();
+      // The second request on a connection meets the node closing it, as after an idle timeout.
+      if (served > 1) return void req.socket.destroy();
+      req.on('end', () => res.end('{}'));
+    });
+    flaky.on('connection', () => (connections += 1));
+    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(flaky.address() as { port: number }).port}`;
+    try {
+      for (let i = 0; i < 2; i++) {
+        const outcome = await openUpstream(input(url, '/api/chat'));
+        expect(outcome.kind).toBe('opened');
+        if (outcome.kind === 'opened') await new Promise((resolve) => outcome.response.resume().on('end', resolve));
+      }
+      expect(connections).toBe(2);
+    } finally {
+      flaky.closeAllConnections();
+      await new Promise((resolve) => flaky.close(resolve));
+    }
+  });
+
   it('resolves as cancelled at once when its signal is already aborted', async () => {
     const controller = new AbortController();
     controller.abort();

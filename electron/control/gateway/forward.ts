@@ -104,45 +104,59 @@ export function openUpstream(input: UpstreamInput, signal?: AbortSignal): Promis
       settle({ kind: 'cancelled', elapsedMs: elapsed() });
     };
 
-    const upstream = send({
-      protocol: target.protocol,
-      hostname: target.hostname,
-      port: target.port,
-      path: target.basePath + input.path,
-      method: input.method,
-      headers: { ...input.headers, 'content-length': input.body.length },
-      agent: target.https ? input.agents.https : input.agents.http,
-    });
     const firstByteTimer = setTimeout(() => {
       abort();
       retry({ error: `node sent no response within ${input.firstByteTimeoutMs} ms` });
     }, input.firstByteTimeoutMs);
+
+    let resentOnFreshSocket = false;
+    const open = () => {
+      const request = send({
+        protocol: target.protocol,
+        hostname: target.hostname,
+        port: target.port,
+        path: target.basePath + input.path,
+        method: input.method,
+        headers: { ...input.headers, 'content-length': input.body.length },
+        agent: target.https ? input.agents.https : input.agents.http,
+      });
+
+      request.on('error', (error) => {
+        if (settled || request !== upstream) return;
+        // A kept-alive socket that the node closed while idle fails before the node reads
+        // anything, so the request is sent once more on a new connection.
+        if (request.reusedSocket && !resentOnFreshSocket && isStaleSocketError(error)) {
+          resentOnFreshSocket = true;
+          upstream = open();
+          return;
+        }
+        retry({ error: `request to node failed: ${describeError(error)}` });
+      });
+
+      request.on('response', (response: IncomingMessage) => {
+        clearTimeout(firstByteTimer);
+        upstreamResponse = response;
+        if (settled) {
+          response.destroy();
+          return;
+        }
+        const status = response.statusCode ?? 502;
+        const headers = forwardableHeaders(response.headers);
+        if (status >= 500 && input.mayRetry) {
+          collect(response).then((body) => retry({ error: `node returned ${status}: ${summarize(body)}`, status, body, headers }));
+          return;
+        }
+        response.pause();
+        settle({ kind: 'opened', response, status, headers, startedAt, abort });
+      });
+
+      request.end(input.body);
+      return request;
+    };
+    let upstream = open();
+
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
-
-    upstream.on('error', (error) => {
-      if (settled) return;
-      retry({ error: `request to node failed: ${describeError(error)}` });
-    });
-
-    upstream.on('response', (response: IncomingMessage) => {
-      clearTimeout(firstByteTimer);
-      upstreamResponse = response;
-      if (settled) {
-        response.destroy();
-        return;
-      }
-      const status = response.statusCode ?? 502;
-      const headers = forwardableHeaders(response.headers);
-      if (status >= 500 && input.mayRetry) {
-        collect(response).then((body) => retry({ error: `node returned ${status}: ${summarize(body)}`, status, body, headers }));
-        return;
-      }
-      response.pause();
-      settle({ kind: 'opened', response, status, headers, startedAt, abort });
-    });
-
-    upstream.end(input.body);
   });
 }
 
@@ -292,6 +306,12 @@ function usage(lastLine: Buffer | undefined): Partial<RequestResult> {
   } catch {
     return {};
   }
+}
+
+/** Errors of a request whose kept-alive socket the other side had already closed. */
+function isStaleSocketError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
 }
 
 function describeError(error: unknown): string {
