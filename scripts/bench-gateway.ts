@@ -1,11 +1,11 @@
 /**
- * Measures what the gateway adds on loopback: the same requests sent straight to a node and
- * through the gateway, alternating, against a minimal Ollama-shaped server (pure proxy overhead)
- * and against a real embedded node (node-llama-cpp with tiny-llama-8L). The mock node, the
- * embedded node and the gateway each run in their own child process, so the load generator does
- * not share an event loop with what it measures.
+ * Measures what the gateway adds on loopback. The same requests go straight to a node, through
+ * the gateway, and through a plain forwarding proxy for reference, against a minimal
+ * Ollama-shaped server (pure proxy cost) and against a real embedded node (node-llama-cpp with
+ * tiny-llama-8L). Nodes, proxies and gateway each run in their own child process, so the load
+ * generator does not share an event loop with what it measures.
  *
- *   npm run bench:gateway -- [--requests 400] [--engine-requests 40] [--concurrency 8] [--write-docs]
+ *   npm run bench:gateway -- [--requests 400] [--engine-requests 40] [--concurrency 8] [--rounds 3] [--block-seconds 3] [--write-docs]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -23,8 +23,20 @@ const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
 type Sample = { latencyMs: number; firstLineMs: number };
 
-/** Sends one POST and resolves when the body has ended, timing the first received byte. */
-function post(base: string, path: string, body: string): Promise<Sample> {
+/**
+ * Sends one POST and resolves when the body has ended, timing the first received byte. A request
+ * on a kept-alive socket that the server had just closed is sent once more.
+ */
+async function post(base: string, path: string, body: string): Promise<Sample> {
+  try {
+    return await postOnce(base, path, body);
+  } catch (error) {
+    if ((error as { reusedSocket?: boolean }).reusedSocket) return postOnce(base, path, body);
+    throw error;
+  }
+}
+
+function postOnce(base: string, path: string, body: string): Promise<Sample> {
   const started = performance.now();
   return new Promise((resolvePost, reject) => {
     const req = request(`${base}${path}`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
@@ -38,7 +50,7 @@ function post(base: string, path: string, body: string): Promise<Sample> {
       });
     });
     req.setTimeout(60_000, () => req.destroy(new Error(`${path} sent nothing for 60 s`)));
-    req.on('error', reject);
+    req.on('error', (error) => reject(Object.assign(error, { reusedSocket: req.reusedSocket })));
     req.end(body);
   });
 }
@@ -66,32 +78,82 @@ async function startMockNode(lines: number): Promise<{ url: string; server: Serv
       res.end(JSON.stringify({ model: body.model, response: '', done: true, done_reason: 'stop' }) + '\n');
     });
   });
+  // The paths take turns, so a connection may sit idle for a whole throughput block.
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
 }
 
-type Figures = { p50: number; p99: number; ttfl50: number; rps: number };
+/**
+ * Starts a reference proxy that only forwards: it reads the body, sends it to one fixed node over
+ * a keep-alive agent, and copies status, content type and body back. With no routing, parsing,
+ * retries or cancellation, its cost is what one more loopback hop through Node costs here.
+ */
+async function startPlainProxy(target: string): Promise<string> {
+  const node = new URL(target);
+  const upstreamAgent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const upstream = request(
+        { hostname: node.hostname, port: node.port, path: req.url, method: req.method, agent: upstreamAgent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, { 'content-type': answer.headers['content-type'] ?? 'application/json' });
+          answer.on('data', (chunk: Buffer) => res.write(chunk));
+          answer.on('end', () => res.end());
+        },
+      );
+      upstream.on('error', () => res.destroy());
+      upstream.end(body);
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+}
 
-async function measure(base: string, model: string, requests: number, concurrency: number, numPredict: number): Promise<Figures> {
-  const nonStream = JSON.stringify({ model, prompt: 'hi', stream: false, options: { num_predict: numPredict } });
-  const streamed = JSON.stringify({ model, prompt: 'hi', options: { num_predict: numPredict } });
-  const latencies: number[] = [];
-  const firstLines: number[] = [];
-  for (let i = 0; i < requests; i++) latencies.push((await post(base, '/api/generate', nonStream)).latencyMs);
-  for (let i = 0; i < Math.ceil(requests / 4); i++) firstLines.push((await post(base, '/api/generate', streamed)).firstLineMs);
+type Figures = { p50: number; p99: number; ttfl50: number; rps: number; cpuMs: number | null };
+type PathName = 'direct' | 'gateway' | 'plain';
+const pathNames: PathName[] = ['direct', 'gateway', 'plain'];
+type Paths = Record<PathName, { url: string; pid: number | undefined }>;
 
-  let next = 0;
+/**
+ * Sends the same request along every path in turn, `count` times, rotating which path goes
+ * first, so that a slow spell of the machine or the engine falls on all paths alike.
+ */
+async function interleaved(paths: Paths, body: string, count: number, pick: (sample: Sample) => number): Promise<Record<PathName, number[]>> {
+  const samples: Record<PathName, number[]> = { direct: [], gateway: [], plain: [] };
+  for (let i = 0; i < count; i++) {
+    for (let k = 0; k < pathNames.length; k++) {
+      const name = pathNames[(i + k) % pathNames.length];
+      samples[name].push(pick(await post(paths[name].url, '/api/generate', body)));
+    }
+  }
+  return samples;
+}
+
+/**
+ * Sends requests from `concurrency` clients at once for `seconds`; returns requests/s and the CPU
+ * ms the process used per request.
+ */
+async function throughput(url: string, pid: number | undefined, body: string, seconds: number, concurrency: number): Promise<{ rps: number; cpuMs: number | null }> {
+  let done = 0;
+  const cpuBefore = cpuMsOf(pid);
   const started = performance.now();
+  const until = started + seconds * 1000;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < requests) {
-        next += 1;
-        await post(base, '/api/generate', nonStream);
+      while (performance.now() < until) {
+        await post(url, '/api/generate', body);
+        done += 1;
       }
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
-  return { p50: percentile(latencies, 0.5)!, p99: percentile(latencies, 0.99)!, ttfl50: percentile(firstLines, 0.5)!, rps: requests / seconds };
+  const elapsed = (performance.now() - started) / 1000;
+  const cpuAfter = cpuMsOf(pid);
+  return { rps: done / elapsed, cpuMs: cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / done };
 }
 
 /**
@@ -104,42 +166,59 @@ function cpuMsOf(pid: number | undefined): number | null {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-type CpuWatch = { node?: number; gateway?: number };
-type CpuPerRequest = { node: number | null; gateway: number | null };
-
-/** Runs direct and gateway rounds alternately and keeps the median of each figure, plus CPU per request. */
-async function compare(direct: string, gateway: string, model: string, requests: number, concurrency: number, numPredict: number, rounds: number, pids: CpuWatch) {
-  const runs: Record<'direct' | 'gateway', Figures[]> = { direct: [], gateway: [] };
-  await measure(direct, model, Math.min(20, requests), 2, numPredict);
-  await measure(gateway, model, Math.min(20, requests), 2, numPredict);
-  const perRound = requests * 2 + Math.ceil(requests / 4);
-  let nodeCpu = 0;
-  let gatewayCpu = 0;
+/**
+ * Measures the three paths to one node. Latency and time to first line are pooled over all
+ * rounds of interleaved requests. Throughput runs one block per path and round and keeps the
+ * median block.
+ */
+async function compare(paths: Paths, model: string, requests: number, concurrency: number, numPredict: number, rounds: number, blockSeconds: number): Promise<Record<PathName, Figures>> {
+  const nonStream = JSON.stringify({ model, prompt: 'hi', stream: false, options: { num_predict: numPredict } });
+  const streamed = JSON.stringify({ model, prompt: 'hi', options: { num_predict: numPredict } });
+  await interleaved(paths, nonStream, Math.min(20, requests), (s) => s.latencyMs);
+  const latency: Record<PathName, number[]> = { direct: [], gateway: [], plain: [] };
+  const firstLine: Record<PathName, number[]> = { direct: [], gateway: [], plain: [] };
+  const blocks: Record<PathName, Array<{ rps: number; cpuMs: number | null }>> = { direct: [], gateway: [], plain: [] };
   for (let round = 0; round < rounds; round++) {
     process.stderr.write(`${model}: round ${round + 1} of ${rounds}\n`);
-    const nodeBefore = cpuMsOf(pids.node);
-    runs.direct.push(await measure(direct, model, requests, concurrency, numPredict));
-    nodeCpu += (cpuMsOf(pids.node) ?? 0) - (nodeBefore ?? 0);
-    const gatewayBefore = cpuMsOf(pids.gateway);
-    runs.gateway.push(await measure(gateway, model, requests, concurrency, numPredict));
-    gatewayCpu += (cpuMsOf(pids.gateway) ?? 0) - (gatewayBefore ?? 0);
+    const lat = await interleaved(paths, nonStream, requests, (s) => s.latencyMs);
+    const first = await interleaved(paths, streamed, Math.ceil(requests / 4), (s) => s.firstLineMs);
+    for (const name of pathNames) {
+      latency[name].push(...lat[name]);
+      firstLine[name].push(...first[name]);
+    }
+    for (let k = 0; k < pathNames.length; k++) {
+      const name = pathNames[(round + k) % pathNames.length];
+      // The direct block charges the node's CPU; the others charge the proxy's own process.
+      blocks[name].push(await throughput(paths[name].url, paths[name].pid, nonStream, blockSeconds, concurrency));
+    }
   }
-  const cpu: CpuPerRequest = {
-    node: cpuMsOf(pids.node) === null ? null : nodeCpu / (perRound * rounds),
-    gateway: cpuMsOf(pids.gateway) === null ? null : gatewayCpu / (perRound * rounds),
-  };
-  const median = (list: Figures[], key: keyof Figures) => percentile(list.map((f) => f[key]), 0.5)!;
-  const pick = (list: Figures[]): Figures => ({ p50: median(list, 'p50'), p99: median(list, 'p99'), ttfl50: median(list, 'ttfl50'), rps: median(list, 'rps') });
-  return { direct: pick(runs.direct), gateway: pick(runs.gateway), cpu };
+  const result = {} as Record<PathName, Figures>;
+  for (const name of pathNames) {
+    const cpu = blocks[name].map((b) => b.cpuMs).filter((v): v is number => v !== null);
+    result[name] = {
+      p50: percentile(latency[name], 0.5)!,
+      p99: percentile(latency[name], 0.99)!,
+      ttfl50: percentile(firstLine[name], 0.5)!,
+      rps: percentile(blocks[name].map((b) => b.rps), 0.5)!,
+      cpuMs: cpu.length > 0 ? percentile(cpu, 0.5)! : null,
+    };
+  }
+  return result;
 }
 
-function rows(label: string, result: { direct: Figures; gateway: Figures; cpu: CpuPerRequest }): string[] {
+function rows(label: string, result: Record<PathName, Figures>): string[] {
   const f = (n: number) => n.toFixed(2);
-  const cpu = (n: number | null) => (n === null ? 'n/a' : n.toFixed(2));
-  const { direct, gateway } = result;
+  const cpu = (n: number | null, process: string) => (n === null ? 'n/a' : `${n.toFixed(2)} (${process})`);
+  const { direct } = result;
+  const cost = (path: Figures) => `+${f(path.p50 - direct.p50)} ms p50, ${((path.rps / direct.rps) * 100).toFixed(0)}% throughput`;
+  const line = (path: PathName, name: string, process: string, extra: string) => {
+    const r = result[path];
+    return `| ${label} | ${name} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.ttfl50)} | ${r.rps.toFixed(0)} | ${cpu(r.cpuMs, process)} | ${extra} |`;
+  };
   return [
-    `| ${label} | direct | ${f(direct.p50)} | ${f(direct.p99)} | ${f(direct.ttfl50)} | ${direct.rps.toFixed(0)} | ${cpu(result.cpu.node)} (node) | |`,
-    `| ${label} | gateway | ${f(gateway.p50)} | ${f(gateway.p99)} | ${f(gateway.ttfl50)} | ${gateway.rps.toFixed(0)} | ${cpu(result.cpu.gateway)} (gateway) | +${f(gateway.p50 - direct.p50)} ms p50, ${((gateway.rps / direct.rps) * 100).toFixed(0)}% throughput |`,
+    line('direct', 'direct', 'node', ''),
+    line('gateway', 'gateway', 'gateway', cost(result.gateway)),
+    line('plain', 'plain proxy', 'proxy', cost(result.plain)),
   ];
 }
 
@@ -175,6 +254,11 @@ async function serveRole(role: string, args: string[]): Promise<void> {
   if (role === 'mock') {
     const mock = await startMockNode(16);
     process.stdout.write(`${JSON.stringify({ url: mock.url })}\n`);
+    return;
+  }
+  if (role === 'plain') {
+    const proxy = await startPlainProxy(args[0]);
+    process.stdout.write(`${JSON.stringify({ url: proxy })}\n`);
     return;
   }
   if (role === 'engine') {
@@ -217,6 +301,7 @@ async function main(): Promise<void> {
       'engine-requests': { type: 'string', default: '40' },
       concurrency: { type: 'string', default: '8' },
       rounds: { type: 'string', default: '3' },
+      'block-seconds': { type: 'string', default: '3' },
       'write-docs': { type: 'boolean', default: false },
     },
   });
@@ -226,6 +311,7 @@ async function main(): Promise<void> {
   const engineRequests = positive('engine-requests', values['engine-requests']!);
   const concurrency = positive('concurrency', values.concurrency!);
   const rounds = positive('rounds', values.rounds!);
+  const blockSeconds = positive('block-seconds', values['block-seconds']!);
 
   const children: ChildProcess[] = [];
   const loadBefore = loadavg()[0];
@@ -233,28 +319,43 @@ async function main(): Promise<void> {
     const mock = await startRole(children, 'mock');
     const engine = await startRole(children, 'engine');
     const gateway = await startRole(children, 'gateway', [mock, engine]);
+    const plainMock = await startRole(children, 'plain', [mock]);
+    const plainEngine = await startRole(children, 'plain', [engine]);
+    const [mockPid, enginePid, gatewayPid, plainMockPid, plainEnginePid] = children.map((child) => child.pid);
 
-    const [mockPid, enginePid, gatewayPid] = children.map((child) => child.pid);
-    const overhead = await compare(mock, gateway, 'bench-mock', requests, concurrency, 1, rounds, { node: mockPid, gateway: gatewayPid });
-    const real = await compare(engine, gateway, 'tiny-llama-8L', engineRequests, concurrency, 8, rounds, { node: enginePid, gateway: gatewayPid });
+    const overhead = await compare(
+      { direct: { url: mock, pid: mockPid }, gateway: { url: gateway, pid: gatewayPid }, plain: { url: plainMock, pid: plainMockPid } },
+      'bench-mock', requests, concurrency, 1, rounds, blockSeconds,
+    );
+    const real = await compare(
+      { direct: { url: engine, pid: enginePid }, gateway: { url: gateway, pid: gatewayPid }, plain: { url: plainEngine, pid: plainEnginePid } },
+      'tiny-llama-8L', engineRequests, concurrency, 8, rounds, blockSeconds,
+    );
 
     const cpu = cpus()[0]?.model ?? 'unknown CPU';
     const section = [
       '## Gateway overhead',
       '',
-      `Command: \`npm run bench:gateway -- --requests ${requests} --engine-requests ${engineRequests} --concurrency ${concurrency} --rounds ${rounds} --write-docs\``,
+      `Command: \`npm run bench:gateway -- --requests ${requests} --engine-requests ${engineRequests} --concurrency ${concurrency} --rounds ${rounds} --block-seconds ${blockSeconds} --write-docs\``,
       `Machine: ${cpus().length} logical CPUs (\`nproc\`), ${cpu}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. The machine was shared with other work while it ran: 1-minute load average ${loadBefore.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end.`,
       '',
-      'Each figure is the median of the rounds; direct and gateway rounds alternate. Latency is a non-streamed',
-      '`/api/generate`, time to first line is a streamed one, and throughput runs the same non-streamed request',
-      `with ${concurrency} clients at once. "mock" is an instant Ollama-shaped server on loopback (pure proxy cost);`,
-      '"engine" is the embedded node running tiny-llama-8L with `num_predict` 8. Load generator, mock node,',
-      'embedded node and gateway are four processes on the same machine, so with more runnable processes than',
-      'cores the extra hop through the gateway also waits for the scheduler. Targets: at most 1 ms added at p50 and',
-      'at least 90% of direct throughput. "CPU ms/request" is the CPU time (user + system, from `/proc`) that the',
-      'node process used per request on the direct path, and that the gateway process used per request it proxied.',
+      'Three paths lead to the same node. "direct" goes straight to it. "gateway" goes through the',
+      'SynapticLlamas gateway with routing, the closed loop and metrics on. "plain proxy" goes through a',
+      'Node proxy of about 25 lines (in the benchmark script) that only forwards, to show what one more',
+      'loopback hop costs on this machine before any of our code runs.',
       '',
-      '| target | path | p50 ms | p99 ms | first line p50 ms | requests/s | CPU ms/request | gateway cost |',
+      'Latency is a non-streamed `/api/generate` and time to first line a streamed one. Their requests',
+      'take the three paths in turn, pooled over the rounds. Throughput sends the non-streamed request',
+      `from ${concurrency} clients at once for ${blockSeconds} s, one block per path and round, and shows the median block.`,
+      '"CPU ms/request" is the CPU time (user + system, from `/proc`) per request in the throughput',
+      'blocks: the node process on the direct path, the proxy process on the others.',
+      '',
+      '"mock" is an instant Ollama-shaped server, so only proxy cost is measured. "engine" is the',
+      'embedded node running tiny-llama-8L with `num_predict` 8. Load generator, nodes and proxies are',
+      'separate processes sharing the machine\'s cores. Targets: at most 1 ms added at p50 and at least',
+      '90% of direct throughput.',
+      '',
+      '| target | path | p50 ms | p99 ms | first line p50 ms | requests/s | CPU ms/request | cost against direct |',
       '|---|---|---|---|---|---|---|---|',
       ...rows('mock', overhead),
       ...rows('engine', real),
