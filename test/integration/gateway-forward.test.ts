@@ -1,7 +1,7 @@
 import { Agent, createServer, type Server } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openUpstream } from '../../electron/control/gateway/forward';
+import { openUpstream, relayResponse, type Forwarded } from '../../electron/control/gateway/forward';
 
 let server: Server;
 let port = 0;
@@ -87,5 +87,39 @@ describe('openUpstream', () => {
     controller.abort();
     const outcome = await openUpstream(input(`http://127.0.0.1:${port}`, '/api/chat'), controller.signal);
     expect(outcome.kind).toBe('cancelled');
+  });
+});
+
+describe('relayResponse', () => {
+  it('reads token counts from a body split in chunks', async () => {
+    const text = 'x'.repeat(200_000);
+    const node = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      // A long non-streamed answer reaches the gateway in many chunks; the counters are in the last.
+      res.write(`{"model":"m","response":"${text}","done":true,`);
+      setTimeout(() => res.end('"eval_count":42,"eval_duration":7000000}'), 20);
+    });
+    await new Promise<void>((resolve) => node.listen(0, '127.0.0.1', resolve));
+    const nodeUrl = `http://127.0.0.1:${(node.address() as { port: number }).port}`;
+    const results: Forwarded[] = [];
+    const relay = createServer(async (req, res) => {
+      req.resume();
+      const opened = await openUpstream(input(nodeUrl, '/api/generate'));
+      if (opened.kind === 'opened') results.push(await relayResponse(opened, res));
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    try {
+      const response = await fetch(`http://127.0.0.1:${(relay.address() as { port: number }).port}/`, { method: 'POST', body: '{}' });
+      const body = (await response.json()) as { response: string };
+      expect(body.response).toHaveLength(text.length);
+      expect(results[0].result.evalCount).toBe(42);
+      expect(results[0].result.evalDurationNs).toBe(7_000_000);
+    } finally {
+      relay.closeAllConnections();
+      node.closeAllConnections();
+      await new Promise((resolve) => relay.close(resolve));
+      await new Promise((resolve) => node.close(resolve));
+    }
   });
 });

@@ -216,7 +216,7 @@ export function relayResponse(opened: Opened, res: ServerResponse): Promise<Forw
 
     res.writeHead(status, opened.headers);
     const lineMode = String(response.headers['content-type'] ?? '').includes('application/x-ndjson');
-    const splitter = new LineSplitter();
+    const splitter = lineMode ? new LineSplitter() : undefined;
 
     const write = (bytes: Buffer) => {
       if (ttftMs === undefined) ttftMs = latency();
@@ -232,7 +232,7 @@ export function relayResponse(opened: Opened, res: ServerResponse): Promise<Forw
         write(chunk);
         return;
       }
-      for (const line of splitter.push(chunk)) {
+      for (const line of splitter!.push(chunk)) {
         lastLine = line;
         write(line);
       }
@@ -240,7 +240,7 @@ export function relayResponse(opened: Opened, res: ServerResponse): Promise<Forw
 
     response.on('end', () => {
       ended = true;
-      const rest = lineMode ? splitter.rest() : null;
+      const rest = splitter ? splitter.rest() : null;
       if (rest) {
         lastLine = rest;
         write(rest);
@@ -295,17 +295,22 @@ function summarize(body: Buffer | undefined): string {
 }
 
 /** Reads token counts from the final `done` line of an Ollama response, when there is one. */
-function usage(lastLine: Buffer | undefined): Partial<RequestResult> {
-  if (!lastLine || lastLine.length > 64 * 1024) return {};
-  try {
-    const parsed = JSON.parse(lastLine.toString('utf8')) as { eval_count?: unknown; eval_duration?: unknown };
-    return {
-      evalCount: typeof parsed.eval_count === 'number' ? parsed.eval_count : undefined,
-      evalDurationNs: typeof parsed.eval_duration === 'number' ? parsed.eval_duration : undefined,
-    };
-  } catch {
-    return {};
-  }
+function usage(lastChunk: Buffer | undefined): Partial<RequestResult> {
+  if (!lastChunk) return {};
+  // Ollama writes the counters at the end of its final object, after `context` and the text, so
+  // the tail of the last chunk has them even when a long non-streamed body came in many chunks.
+  const tail = lastChunk.subarray(Math.max(0, lastChunk.length - 1024)).toString('latin1');
+  return { evalCount: lastNumber(tail, evalCountField), evalDurationNs: lastNumber(tail, evalDurationField) };
+}
+
+const evalCountField = /"eval_count"\s*:\s*(\d+)/g;
+const evalDurationField = /"eval_duration"\s*:\s*(\d+)/g;
+
+/** Returns the number in the last match of a field pattern, or undefined without a match. */
+function lastNumber(text: string, field: RegExp): number | undefined {
+  let value: number | undefined;
+  for (const match of text.matchAll(field)) value = Number(match[1]);
+  return value;
 }
 
 /** Errors of a request whose kept-alive socket the other side had already closed. */

@@ -93,7 +93,7 @@ export class ClosedLoop {
       learning: this.learning,
       breakers: this.breakers,
       parallelOf: (nodeId) => this.settings.value.nodeParallel[nodeId],
-      gpuVramOf: (nodeId) => deps.nodes.get(nodeId)?.gpuVramBytes,
+      gpuVramOf: (nodeId) => deps.nodes.gpuVramOf(nodeId),
     });
     deps.router.hooks = {
       admit: (nodeId, lastResort) => this.admit(nodeId, lastResort),
