@@ -6,10 +6,8 @@ import type { RpcCheck } from './scanner';
  * `llama-server --rpc host:port --list-devices` and reports the devices the rpc-server offers.
  */
 export function rpcCheckFromLlamaServer(llamaServerPath: string, timeoutMs = 20_000): RpcCheck {
-  // NOTE: the scan's abort signal does not stop a device check already running; it ends by
-  // itself within `timeoutMs`.
-  return async (hostPort) => {
-    const check = await checkRpcBackend(llamaServerPath, hostPort, { timeoutMs });
+  return async (hostPort, signal) => {
+    const check = await checkRpcBackend(llamaServerPath, hostPort, { timeoutMs, signal });
     if (check.status !== 'ok') return { verified: false, detail: check.reason };
     const free = check.devices.reduce((sum, device) => sum + device.freeMiB, 0);
     const count = check.devices.length;

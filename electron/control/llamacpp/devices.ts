@@ -40,7 +40,7 @@ export type BackendCheck =
 export async function checkRpcBackend(
   llamaServerPath: string,
   endpoint: string,
-  options: { timeoutMs?: number; now?: () => Date } = {},
+  options: { timeoutMs?: number; now?: () => Date; signal?: AbortSignal } = {},
 ): Promise<BackendCheck> {
   const now = options.now ?? (() => new Date());
   const parsed = parseEndpoint(endpoint);
@@ -49,8 +49,9 @@ export async function checkRpcBackend(
   const tcp = await probeTcp(parsed.host, parsed.port, 2000);
   if (!tcp.ok) return { endpoint, status: 'unreachable', reason: tcp.reason, checkedAt: now().toISOString() };
 
-  const out = await runListDevices(llamaServerPath, endpoint, options.timeoutMs ?? 20_000);
+  const out = await runListDevices(llamaServerPath, endpoint, options.timeoutMs ?? 20_000, options.signal);
   const checkedAt = now().toISOString();
+  if (out.cancelled) return { endpoint, status: 'unreachable', reason: `device check of ${endpoint} was cancelled`, checkedAt };
   const mismatch = /RPC server version mismatch: ([\d.]+)/.exec(out.text);
   if (mismatch) {
     return {
@@ -79,24 +80,36 @@ function lastMeaningfulLine(text: string): string | undefined {
   return lines.at(-1)?.slice(0, 200);
 }
 
-function runListDevices(bin: string, endpoint: string, timeoutMs: number): Promise<{ text: string; timedOut: boolean }> {
+/** Runs `--list-devices` against one endpoint; the child is killed on timeout or when `signal` aborts. */
+function runListDevices(
+  bin: string,
+  endpoint: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<{ text: string; timedOut: boolean; cancelled: boolean }> {
+  if (signal?.aborted) return Promise.resolve({ text: '', timedOut: false, cancelled: true });
   return new Promise((resolve) => {
     let text = '';
     let timedOut = false;
+    let cancelled = false;
     const child = spawn(bin, ['--rpc', endpoint, '--list-devices'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
     }, timeoutMs);
+    const onAbort = () => {
+      cancelled = true;
+      child.kill('SIGKILL');
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = (output: string) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve({ text: output, timedOut, cancelled });
+    };
     child.stdout.on('data', (c: Buffer) => (text += c.toString()));
     child.stderr.on('data', (c: Buffer) => (text += c.toString()));
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      resolve({ text: `${text}\nfailed to start ${bin}: ${err.message}`, timedOut });
-    });
-    child.on('close', () => {
-      clearTimeout(timer);
-      resolve({ text, timedOut });
-    });
+    child.on('error', (err) => done(`${text}\nfailed to start ${bin}: ${err.message}`));
+    child.on('close', () => done(text));
   });
 }
