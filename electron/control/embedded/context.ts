@@ -45,6 +45,8 @@ export function nowIso(): string {
 /** Creates an AbortController that fires when the client goes away before the response ends. */
 export function abortOnClose(res: import('node:http').ServerResponse): AbortController {
   const controller = new AbortController();
+  // A client can leave while the body is read or the model is looked up, before this runs.
+  if (res.destroyed && !res.writableFinished) controller.abort();
   res.on('close', () => {
     if (!res.writableFinished) controller.abort();
   });

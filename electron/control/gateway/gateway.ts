@@ -250,6 +250,8 @@ export class Gateway {
       if (!res.writableFinished) client.abort();
     };
     res.on('close', onClientClose);
+    // The client may have left while its body was read, before the listener above existed.
+    if (res.destroyed) client.abort();
     try {
       const tried: string[] = [];
       let lastFailure: Retryable | undefined;
