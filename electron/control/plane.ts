@@ -29,6 +29,8 @@ export type ControlPlaneConfig = {
   port?: number;
   /** Port taken when `port` is in use; 11435 by default when `port` is 11434. */
   fallbackPort?: number;
+  /** Browser origins allowed on the gateway besides the defaults; default: `OLLAMA_ORIGINS`. */
+  allowedOrigins?: string[];
   /** GGUF folder of the embedded node; giving it starts the embedded node. */
   modelsDir?: string;
   /** true: always start the embedded node; false: never; unset: when no local Ollama responds. */
@@ -102,6 +104,7 @@ export class ControlPlane {
       token: config.token,
       metricsText: () => this.metrics.renderPrometheus(),
       refreshNode: (id) => this.nodes.check(id),
+      allowedOrigins: config.allowedOrigins,
     });
     this.bus.on('node:state', () => this.gateway.views.invalidate());
     this.bus.on('node:removed', () => this.gateway.views.invalidate());

@@ -18,6 +18,7 @@ import { sendError, sendJson, sendOpenAiError, sendText } from './responses';
 import { isModelManagementPath, routedPaths, type RoutedPath } from './routes';
 import { ModelManager } from './manage';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/prometheus';
+import { OriginPolicy, originsFromEnv } from './cors';
 
 export type GatewayOptions = {
   router: RouterPort;
@@ -37,6 +38,11 @@ export type GatewayOptions = {
   fanOutTimeoutMs?: number;
   /** Renders the Prometheus text served at `GET /metrics`; the route is 404 without it. */
   metricsText?: () => string;
+  /**
+   * Browser origins allowed besides the defaults (pages on this machine, desktop shells); `*`
+   * allows any. Default: the `OLLAMA_ORIGINS` environment variable, as Ollama reads it.
+   */
+  allowedOrigins?: string[];
   /** Re-reads one node's model list after a pull, delete, copy or create through the gateway. */
   refreshNode?: (id: string) => Promise<unknown>;
 };
@@ -75,6 +81,7 @@ export class Gateway {
   };
   private readonly settings: typeof defaults;
   private readonly models: ModelManager;
+  private readonly origins: OriginPolicy;
   private current: GatewayStatus = { host: '', port: null, listening: false, fallbackUsed: false, message: 'not started' };
 
   constructor(private readonly options: GatewayOptions) {
@@ -91,6 +98,7 @@ export class Gateway {
       cacheMs: this.settings.listCacheMs,
       timeoutMs: this.settings.fanOutTimeoutMs,
     });
+    this.origins = new OriginPolicy(options.allowedOrigins ?? originsFromEnv(process.env.OLLAMA_ORIGINS));
     this.models = new ModelManager({
       fleet: options.fleet,
       log: options.log.child({ component: 'model-manager' }),
@@ -144,6 +152,8 @@ export class Gateway {
     const { path, search } = splitTarget(req.url ?? '/');
     const method = req.method ?? 'GET';
     const head = method === 'HEAD';
+    // Before the token check: a browser's preflight carries no Authorization header.
+    if (this.origins.handle(req, res)) return;
 
     if (this.options.token !== undefined) {
       const given = bearerToken(req);
@@ -223,8 +233,10 @@ export class Gateway {
     const context = analysis.ok ? analysis.context : undefined;
     const unloads = asksToUnload(parsed.body.raw.keep_alive);
 
+    // The gateway already checked the browser origin, so the node sees a plain client.
     const headers = forwardableHeaders(req.headers, [
       'host',
+      'origin',
       'content-length',
       'x-synaptic-priority',
       hedgeHeaderName,

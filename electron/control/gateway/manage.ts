@@ -315,7 +315,7 @@ export class ModelManager {
 
   /** Builds the headers for a request to a node: the client's, minus ours, plus this gateway in the via list. */
   private upstreamHeaders(req: IncomingMessage, keepLength = false): OutgoingHttpHeaders {
-    const drop = ['host', nodeHeaderName, ...(keepLength ? [] : ['content-length']), ...(this.options.dropAuthorization ? ['authorization'] : [])];
+    const drop = ['host', 'origin', nodeHeaderName, ...(keepLength ? [] : ['content-length']), ...(this.options.dropAuthorization ? ['authorization'] : [])];
     const headers = forwardableHeaders(req.headers, drop);
     const via = String(req.headers[this.options.viaHeader] ?? '');
     headers[this.options.viaHeader] = via ? `${via}, ${this.options.instanceId}` : this.options.instanceId;
