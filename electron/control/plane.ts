@@ -5,7 +5,7 @@ import { ApiRegistry } from './core/api-registry';
 import { EventBus } from './core/event-bus';
 import { createRootLogger, type Logger } from './core/logger';
 import { discoverLocal } from './discovery/local';
-import { Gateway } from './gateway/gateway';
+import { Gateway, type GatewayOptions } from './gateway/gateway';
 import { NodeStore } from './nodes/node-store';
 import { isLoopbackHost, normalizeNodeUrl } from './nodes/node-url';
 import { ApiFailure } from './core/api-registry';
@@ -29,6 +29,8 @@ export type ControlPlaneConfig = {
   port?: number;
   /** Port taken when `port` is in use; 11435 by default when `port` is 11434. */
   fallbackPort?: number;
+  /** Stall limits of relayed responses; the defaults suit real nodes, tests shorten them. */
+  gatewayTuning?: Pick<GatewayOptions, 'streamStallMs' | 'downNodeStallMs' | 'stallCheckEveryMs'>;
   /** Browser origins allowed on the gateway besides the defaults; default: `OLLAMA_ORIGINS`. */
   allowedOrigins?: string[];
   /** GGUF folder of the embedded node; giving it starts the embedded node. */
@@ -105,6 +107,7 @@ export class ControlPlane {
       metricsText: () => this.metrics.renderPrometheus(),
       refreshNode: (id) => this.nodes.check(id),
       allowedOrigins: config.allowedOrigins,
+      ...config.gatewayTuning,
     });
     this.bus.on('node:state', () => this.gateway.views.invalidate());
     this.bus.on('node:removed', () => this.gateway.views.invalidate());

@@ -185,11 +185,19 @@ function upstreamTarget(nodeUrl: string): UpstreamTarget {
   return target;
 }
 
+/**
+ * Watches a relayed response for a node that stops sending. Every `everyMs` the relay passes how
+ * long the node has been silent, and a returned reason ends the response with that error.
+ */
+export type StallWatch = { everyMs: number; check(silentMs: number): string | undefined };
+
 /** Relays an opened response to the client until it ends, fails or the client goes away. */
-export function relayResponse(opened: Opened, res: ServerResponse): Promise<Forwarded> {
+export function relayResponse(opened: Opened, res: ServerResponse, stall?: StallWatch): Promise<Forwarded> {
   const { response, status } = opened;
   return new Promise((resolve) => {
     let settled = false;
+    let lastDataAt = performance.now();
+    let stallTimer: NodeJS.Timeout | undefined;
     let ttftMs: number | undefined;
     let lastLine: Buffer | undefined;
     let ended = false;
@@ -198,6 +206,7 @@ export function relayResponse(opened: Opened, res: ServerResponse): Promise<Forw
     const finish = (fields: Omit<RequestResult, 'latencyMs' | 'ttftMs'>) => {
       if (settled) return;
       settled = true;
+      clearInterval(stallTimer);
       res.off('close', onClientClose);
       resolve({ kind: 'forwarded', result: { latencyMs: latency(), ttftMs, ...fields, ...usage(lastLine) } });
     };
@@ -227,6 +236,7 @@ export function relayResponse(opened: Opened, res: ServerResponse): Promise<Forw
     };
 
     response.on('data', (chunk: Buffer) => {
+      lastDataAt = performance.now();
       if (!lineMode) {
         lastLine = chunk;
         write(chunk);
@@ -250,20 +260,35 @@ export function relayResponse(opened: Opened, res: ServerResponse): Promise<Forw
       finish({ ok: status < 400, status, error });
     });
 
-    response.on('close', () => {
-      if (ended || settled) return;
-      if (res.destroyed || clientGone) {
-        finish({ ok: false, cancelled: true, status, error: 'client disconnected' });
-        return;
-      }
-      const message = 'node connection closed before the response was complete';
+    // Ends the client's response after output started: one error line for NDJSON, else a cut.
+    const failMidway = (message: string) => {
       if (lineMode) {
         res.end(JSON.stringify({ error: message }) + '\n');
       } else {
         res.destroy(new Error(message));
       }
       finish({ ok: false, status, error: message });
+    };
+
+    response.on('close', () => {
+      if (ended || settled) return;
+      if (res.destroyed || clientGone) {
+        finish({ ok: false, cancelled: true, status, error: 'client disconnected' });
+        return;
+      }
+      failMidway('node connection closed before the response was complete');
     });
+
+    if (stall) {
+      stallTimer = setInterval(() => {
+        const reason = stall.check(performance.now() - lastDataAt);
+        if (reason === undefined || settled) return;
+        ended = true;
+        opened.abort();
+        failMidway(reason);
+      }, stall.everyMs);
+      stallTimer.unref();
+    }
     response.on('error', () => undefined);
     response.resume();
   });

@@ -8,7 +8,7 @@ import type { RouteLease, RouteRequest, RouterPort } from '../router/port';
 import { bearerToken, secretsEqual } from '../ui-server/security';
 import { asksToUnload, parseHedgeHeader, parsePriority, parseRoutedBody, readBody } from './body';
 import { FleetViews } from './fleet-views';
-import { openUpstream, relayResponse, type Forwarded, type Retryable, type UpstreamInput } from './forward';
+import { openUpstream, relayResponse, type Forwarded, type Retryable, type StallWatch, type UpstreamInput } from './forward';
 import { openWithHedge, type HedgedOpen, type HedgePolicy, type OpenFn } from './hedged-open';
 import { analyzeRequest } from '../analysis/request-context';
 import { forwardableHeaders } from './headers';
@@ -43,6 +43,14 @@ export type GatewayOptions = {
    * allows any. Default: the `OLLAMA_ORIGINS` environment variable, as Ollama reads it.
    */
   allowedOrigins?: string[];
+  /**
+   * A response that started is ended with an error once its node sends nothing for this many ms,
+   * or for `downNodeStallMs` while health checks report the node down.
+   */
+  streamStallMs?: number;
+  downNodeStallMs?: number;
+  /** How often a relayed response is checked for a stall, in ms. */
+  stallCheckEveryMs?: number;
   /** Re-reads one node's model list after a pull, delete, copy or create through the gateway. */
   refreshNode?: (id: string) => Promise<unknown>;
 };
@@ -62,6 +70,11 @@ const defaults = {
   maxAttempts: 3,
   listCacheMs: 1_000,
   fanOutTimeoutMs: 3_000,
+  // NOTE: estimates. A healthy node streams a token every few seconds at worst, even on a CPU;
+  // two minutes of silence, or 15 s while its health checks fail, means it hung.
+  streamStallMs: 120_000,
+  downNodeStallMs: 15_000,
+  stallCheckEveryMs: 5_000,
 };
 
 /**
@@ -91,6 +104,9 @@ export class Gateway {
       maxAttempts: options.maxAttempts ?? defaults.maxAttempts,
       listCacheMs: options.listCacheMs ?? defaults.listCacheMs,
       fanOutTimeoutMs: options.fanOutTimeoutMs ?? defaults.fanOutTimeoutMs,
+      streamStallMs: options.streamStallMs ?? defaults.streamStallMs,
+      downNodeStallMs: options.downNodeStallMs ?? defaults.downNodeStallMs,
+      stallCheckEveryMs: options.stallCheckEveryMs ?? defaults.stallCheckEveryMs,
     };
     this.views = new FleetViews({
       fleet: options.fleet,
@@ -330,11 +346,27 @@ export class Gateway {
     return { kind: 'failed', failure: outcome, tried: [lease.node.id] };
   }
 
+  /** Builds the stall check of a response from one node, from the settings and its health. */
+  private stallWatch(nodeId: string): StallWatch {
+    const { streamStallMs, downNodeStallMs, stallCheckEveryMs } = this.settings;
+    return {
+      everyMs: stallCheckEveryMs,
+      check: (silentMs) => {
+        const seconds = Math.round(silentMs / 1000);
+        if (silentMs >= streamStallMs) return `node sent nothing for ${seconds} s; the response was ended`;
+        if (silentMs < downNodeStallMs) return undefined;
+        const node = this.options.fleet().find((candidate) => candidate.id === nodeId);
+        if (node?.health !== 'down') return undefined;
+        return `node ${node.name} stopped answering health checks and sent nothing for ${seconds} s; the response was ended`;
+      },
+    };
+  }
+
   /** Relays the winning response and finishes its lease with the result. */
   private async relay(opened: Extract<HedgedOpen, { kind: 'opened' }>, res: ServerResponse): Promise<void> {
     let forwarded: Forwarded | undefined;
     try {
-      forwarded = await relayResponse(opened.opened, res);
+      forwarded = await relayResponse(opened.opened, res, this.stallWatch(opened.lease.node.id));
     } finally {
       opened.lease.finish(forwarded ? forwarded.result : { ok: false, latencyMs: 0, error: 'gateway failed while forwarding' });
     }
