@@ -70,6 +70,15 @@ describe('parseRoutedBody', () => {
   });
 });
 
+describe('parseRoutedBody model name length', () => {
+  it('rejects a name over the limit', () => {
+    const outcome = parseRoutedBody(Buffer.from(JSON.stringify({ model: 'x'.repeat(100_000) })), false);
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) expect(outcome.message.length).toBeLessThan(300);
+    if (!outcome.ok) expect(outcome.message).toContain('100000 characters');
+  });
+});
+
 describe('parsePriority', () => {
   it('treats a missing header as no priority', () => expect(parsePriority(undefined)).toEqual({ ok: true }));
   it('reads an integer from 1 to 10', () => expect(parsePriority('7')).toEqual({ ok: true, value: 7 }));

@@ -38,6 +38,13 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyOu
   });
 }
 
+/**
+ * Longest model name accepted. Ollama limits each part of a name (host, namespace, model, tag),
+ * which together stay well under this, so a longer name can only be a mistake or an attack, and
+ * it is not echoed whole into errors, logs and metrics.
+ */
+export const MAX_MODEL_NAME = 1024;
+
 /** The fields the gateway reads from a routed request body. */
 export type RoutedBody = {
   model: string;
@@ -66,7 +73,10 @@ export function parseRoutedBody(bytes: Buffer, acceptName: boolean): ParseOutcom
   const record = value as Record<string, unknown>;
   const model = record.model ?? (acceptName ? record.name : undefined);
   if (model === undefined || model === null || model === '') return { ok: false, message: 'model is required' };
-  if (typeof model !== 'string') return { ok: false, message: `model must be a string, got ${JSON.stringify(model)}` };
+  if (typeof model !== 'string') return { ok: false, message: `model must be a string, got ${JSON.stringify(model).slice(0, 200)}` };
+  if (model.length > MAX_MODEL_NAME) {
+    return { ok: false, message: `invalid model name '${model.slice(0, 80)}...': ${model.length} characters, more than the ${MAX_MODEL_NAME} allowed` };
+  }
   const options = record.options;
   if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options))) {
     return { ok: false, message: `options must be an object, got ${JSON.stringify(options)}` };

@@ -249,14 +249,16 @@ export class Metrics {
     if (decision.nodeId && decision.nodeName) this.names.set(decision.nodeId, decision.nodeName);
     const ok = decision.outcome === 'ok';
     const status = decision.status !== undefined ? String(decision.status) : decision.outcome;
-    this.requests.add({ node: nodeId, model: decision.model, endpoint: decision.endpoint, status });
+    // A model no node has is whatever a client typed, so it gets no label set of its own.
+    const model = decision.outcome === 'not_found' ? 'unknown' : modelLabel(decision.model);
+    this.requests.add({ node: nodeId, model, endpoint: decision.endpoint, status });
     const totals = this.totals.get(nodeId) ?? { requests: 0, errors: 0 };
     totals.requests += 1;
     if (!ok) totals.errors += 1;
     this.totals.set(nodeId, totals);
 
     if (decision.nodeId === null) return;
-    const labels = { node: nodeId, model: decision.model };
+    const labels = { node: nodeId, model };
     if (decision.latencyMs !== undefined) this.durations.observe(labels, decision.latencyMs / 1000);
     if (decision.ttftMs !== undefined) this.ttfts.observe(labels, decision.ttftMs / 1000);
     if (decision.evalCount) this.tokens.add(labels, decision.evalCount);
@@ -359,4 +361,14 @@ export class Metrics {
 
 function isUnfinishedDecision(payload: unknown): boolean {
   return typeof payload === 'object' && payload !== null && (payload as { outcome?: unknown }).outcome === undefined;
+}
+
+/** Longest model label kept; a longer name is cut so one client cannot bloat every scrape. */
+const MAX_MODEL_LABEL = 256;
+
+/** Returns a model name fit for a label: control characters other than line feeds removed, length capped. */
+function modelLabel(name: string): string {
+  // A line feed stays: the text format escapes it, and a test checks that escape.
+  const printable = name.replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, '');
+  return printable.length > MAX_MODEL_LABEL ? `${printable.slice(0, MAX_MODEL_LABEL)}...` : printable;
 }
