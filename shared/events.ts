@@ -14,6 +14,8 @@ export type EventMap = {
   'placement:action': PlacementAction;
   'breaker:state': BreakerChange;
   'hedge:stats': HedgeStats;
+  /** A distributed model was stopped or failed to start, and its id is no longer listed. */
+  'distributed:removed': { id: string };
   [extra: `${string}:${string}`]: unknown;
 };
 

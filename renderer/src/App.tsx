@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
 import { applyTheme } from './lib/theme';
+import { useViewHash } from './lib/view-hash';
 import { useApp } from './store/context';
 import type { View } from './store/types';
 import { ChatView } from './views/ChatView';
@@ -35,6 +36,7 @@ export function App() {
   const connection = useApp((state) => state.connection);
 
   useEffect(() => applyTheme(theme), [theme]);
+  useViewHash(view, setView);
 
   let connectionLabel = 'Disconnected';
   if (connection === 'open') connectionLabel = 'Connected';

@@ -3,12 +3,13 @@ import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { pickClient } from './client/pick-client';
 import { initialTheme } from './lib/theme';
+import { viewFromHash } from './lib/view-hash';
 import { connectStore, createAppStore } from './store/app-store';
 import { StoreContext } from './store/context';
 import './styles.css';
 
 const client = pickClient();
-const store = createAppStore(client, { initialTheme: initialTheme() });
+const store = createAppStore(client, { initialTheme: initialTheme(), initialView: viewFromHash(window.location.hash) });
 connectStore(store, client);
 
 const container = document.getElementById('root');

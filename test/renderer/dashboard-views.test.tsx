@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import { act, cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MetricsTick } from '../../shared/api/metrics';
 import {
@@ -12,6 +12,9 @@ import {
   point,
   rpcBackends,
 } from './dashboard-fixtures';
+import { mapHeight, ringLayout, rpcRowLayout } from '../../renderer/src/views/dashboard/NodeMapView';
+import type { ChartRow } from '../../renderer/src/views/dashboard/series-math';
+import { formatAxisValue, leftPadding, TimeSeriesChart } from '../../renderer/src/views/dashboard/TimeSeriesChart';
 import { FakePlane, ok } from './fake-plane';
 import { renderApp } from './render-app';
 
@@ -94,6 +97,136 @@ describe('dashboard node map', () => {
   });
 });
 
+type Box = { left: number; right: number; top: number; bottom: number };
+
+/** Estimated box of 12px map text centred at (x, baseline y), in viewBox units. */
+function textBox(x: number, y: number, text: string): Box {
+  const half = (text.length * 7.5) / 2;
+  return { left: x - half, right: x + half, top: y - 12, bottom: y + 4 };
+}
+
+function overlaps(a: Box, b: Box): boolean {
+  return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+}
+
+function numberAttr(element: Element, name: string): number {
+  return Number(element.getAttribute(name));
+}
+
+describe('dashboard node map layout', () => {
+  it('keeps RPC backends clear of the top node', async () => {
+    await open('map');
+    const nodeBoxes = screen.getAllByTestId('map-node').flatMap((node) => {
+      const circle = node.querySelector('circle')!;
+      const cx = numberAttr(circle, 'cx');
+      const cy = numberAttr(circle, 'cy');
+      const boxes = [{ left: cx - 16, right: cx + 16, top: cy - 16, bottom: cy + 16 }];
+      for (const text of node.querySelectorAll('text')) boxes.push(textBox(numberAttr(text, 'x'), numberAttr(text, 'y'), text.textContent ?? ''));
+      return boxes;
+    });
+    const rpcGroups = screen.getAllByTestId('map-rpc');
+    expect(rpcGroups).toHaveLength(2);
+    const viewBoxHeight = Number(screen.getByRole('group', { name: 'Fleet map' }).getAttribute('viewBox')!.split(' ')[3]);
+    for (const group of rpcGroups) {
+      const rect = group.querySelector('rect')!;
+      const text = group.querySelector('text')!;
+      const square = { left: numberAttr(rect, 'x'), right: numberAttr(rect, 'x') + 18, top: numberAttr(rect, 'y'), bottom: numberAttr(rect, 'y') + 18 };
+      const label = textBox(numberAttr(text, 'x'), numberAttr(text, 'y'), text.textContent ?? '');
+      for (const box of nodeBoxes) {
+        expect(overlaps(square, box), `square of ${text.textContent}`).toBe(false);
+        expect(overlaps(label, box), `label of ${text.textContent}`).toBe(false);
+      }
+      expect(label.bottom, `label of ${text.textContent} inside the map`).toBeLessThanOrEqual(viewBoxHeight);
+    }
+  });
+
+  it('separates nodes and RPC backends at any count', () => {
+    const longLabel = '127.0.0.100:50052';
+    for (const nodeCount of [1, 2, 3, 5, 8, 16, 17, 24]) {
+      for (const rpcCount of [1, 2, 6, 7, 13]) {
+        const nodeBoxes = ringLayout(nodeCount, 360, 212).flatMap((spot) => [
+          { left: spot.x - 16, right: spot.x + 16, top: spot.y - 16, bottom: spot.y + 16 },
+          textBox(spot.x, spot.y + 30, 'node-name-long'),
+          textBox(spot.x, spot.y + 43, '10.0/s'),
+        ]);
+        const rpcBoxes = rpcRowLayout(rpcCount).flatMap((spot) => [
+          { left: spot.x - 9, right: spot.x + 9, top: spot.y - 9, bottom: spot.y + 9 },
+          textBox(spot.x, spot.y + 24, longLabel),
+        ]);
+        for (const rpc of rpcBoxes) {
+          for (const node of nodeBoxes) expect(overlaps(rpc, node), `${nodeCount} nodes, ${rpcCount} backends`).toBe(false);
+          expect(rpc.bottom, `${rpcCount} backends fit the height`).toBeLessThanOrEqual(mapHeight(rpcCount));
+        }
+        for (let i = 0; i < rpcBoxes.length; i++) {
+          for (let j = i + 1; j < rpcBoxes.length; j++) expect(overlaps(rpcBoxes[i], rpcBoxes[j]), `backend boxes ${i} and ${j}`).toBe(false);
+        }
+      }
+    }
+  });
+
+  it('shortens long RPC labels but keeps the full title', async () => {
+    plane.handle('rpc:list', () => ok([rpcBackends[0], { ...rpcBackends[1], name: 'a-very-long-backend-name-on-host-b' }]));
+    await open('map');
+    const groups = screen.getAllByTestId('map-rpc');
+    const labels = groups.map((g) => g.querySelector('text')!.textContent ?? '');
+    expect(labels.every((label) => label.length <= 20)).toBe(true);
+    expect(labels).toContain('a-very-long-backend…');
+    const titles = groups.map((g) => g.querySelector('title')!.textContent ?? '');
+    expect(titles.some((title) => title.includes('a-very-long-backend-name-on-host-b'))).toBe(true);
+  });
+});
+
+function latencyRows(values: number[]): ChartRow[] {
+  return values.map((value, i) => ({
+    t: NOW + i * 5_000,
+    p50: value / 4,
+    p95: value / 2,
+    p99: value,
+    ttft: null,
+    tokensPerSec: null,
+    rate: 0,
+    errors: 0,
+    hedgesWon: 0,
+    hedgesCancelled: 0,
+  }));
+}
+
+describe('time series chart y axis', () => {
+  it('formats large values compactly', () => {
+    const cases: [number, string, string][] = [
+      [0, ' ms', '0 ms'],
+      [250, ' ms', '250 ms'],
+      [0.5, ' ms', '0.5 ms'],
+      [1_000, ' ms', '1 s'],
+      [1_500, ' ms', '1.5 s'],
+      [50_000, ' ms', '50 s'],
+      [100_000, ' ms', '100 s'],
+      [600_000, ' ms', '10 min'],
+      [5_000_000, ' ms', '83.3 min'],
+      [9_999, '', '9999'],
+      [20_000, '', '20k'],
+      [50_000_000, '', '50M'],
+      [0.5, '', '0.5'],
+    ];
+    for (const [value, unit, expected] of cases) expect(formatAxisValue(value, unit), `${value}${unit}`).toBe(expected);
+  });
+
+  it('widens the left padding for long labels', () => {
+    expect(leftPadding(['0 ms', '50 ms'])).toBe(60);
+    expect(leftPadding(['100000000 ms'])).toBeGreaterThanOrEqual(12 * 7 + 6);
+  });
+
+  it('draws a 100 s label in full', () => {
+    render(<TimeSeriesChart title="Latency" testId="chart-big" unit=" ms" rows={latencyRows([20_000, 100_000])} lines={[{ key: 'p99', name: 'p99', color: 'red' }]} />);
+    const labels = screen.getAllByTestId('chart-y-label').map((g) => g.querySelector('text')!);
+    expect(labels.map((text) => text.textContent)).toEqual(['0 ms', '50 s', '100 s']);
+    for (const text of labels) {
+      // Right-aligned labels end at x, so at about 7 units a character each must start inside the viewBox.
+      expect(numberAttr(text, 'x') - (text.textContent ?? '').length * 7, text.textContent ?? '').toBeGreaterThanOrEqual(0);
+    }
+  });
+});
+
 describe('dashboard vram view', () => {
   it('shows size_vram, CPU spill and controller actions', async () => {
     await open('vram');
@@ -139,6 +272,32 @@ describe('dashboard layers view', () => {
     );
     expect(screen.getAllByTestId('layers-device')).toHaveLength(1);
     expect(screen.getAllByTestId('layers-segment')[0].textContent).toBe('9');
+  });
+
+  it('drops a model on distributed:removed', async () => {
+    await open('layers');
+    expect(screen.getAllByTestId('layers-model')).toHaveLength(1);
+    act(() => plane.emit('distributed:removed', { id: 'dm1' }));
+    expect(screen.queryAllByTestId('layers-model')).toHaveLength(0);
+    expect(screen.getByTestId('layers-empty')).toBeTruthy();
+    expect(app.store.getState().layerMaps).toEqual({});
+  });
+
+  it('drops a stopped model after the stop call', async () => {
+    plane.handle('distributed:stop', () => ok({ stopped: true }));
+    await open('layers');
+    plane.handle('distributed:list', () => ok([]));
+    await act(() => app.store.getState().stopDistributed('dm1'));
+    expect(plane.callsTo('distributed:stop')).toEqual([{ id: 'dm1' }]);
+    expect(screen.queryAllByTestId('layers-model')).toHaveLength(0);
+    expect(screen.getByTestId('layers-empty')).toBeTruthy();
+  });
+
+  it('ignores a malformed distributed:removed event', async () => {
+    await open('layers');
+    act(() => plane.emit('distributed:removed', null));
+    act(() => plane.emit('distributed:removed', { id: 7 }));
+    expect(screen.getAllByTestId('layers-model')).toHaveLength(1);
   });
 });
 

@@ -161,6 +161,20 @@ describe('distributed RPC backends panel', () => {
     expect(plane.callsTo('rpc:remove')).toEqual([{ endpoint: '127.0.0.1:50052' }]);
   });
 
+  it('escape closes the backend remove confirmation', async () => {
+    const plane = distributedPlane({ backends: [backend()] });
+    plane.handle('rpc:remove', () => ok({ removed: true }));
+    await openView(plane);
+    await waitFor(() => expect(screen.getAllByTestId('rpc-backend')).toHaveLength(1));
+    fireEvent.click(screen.getByTestId('rpc-remove'));
+    const cancel = screen.getByTestId('rpc-remove-cancel');
+    expect(document.activeElement).toBe(cancel);
+    fireEvent.keyDown(cancel, { key: 'Escape' });
+    expect(screen.queryByTestId('rpc-remove-confirm')).toBeNull();
+    expect(document.activeElement).toBe(screen.getByTestId('rpc-remove'));
+    expect(plane.callsTo('rpc:remove')).toHaveLength(0);
+  });
+
   it('rpc:state events update and remove rows', async () => {
     const plane = distributedPlane({ backends: [backend()] });
     await openView(plane);

@@ -118,6 +118,52 @@ describe('nodes view', () => {
     expect(plane.callsTo('nodes:remove')).toEqual([{ id: 'n1' }]);
   });
 
+  it('escape closes the add form and refocuses its button', async () => {
+    app = renderApp(plane);
+    fireEvent.click(await screen.findByTestId('add-node-open'));
+    const input = screen.getByLabelText('Node URL');
+    expect(document.activeElement).toBe(input);
+    fireEvent.keyDown(input, { key: 'Escape' });
+    expect(screen.queryByTestId('add-node-form')).toBeNull();
+    expect(document.activeElement).toBe(screen.getByTestId('add-node-open'));
+    expect(plane.callsTo('nodes:add')).toHaveLength(0);
+  });
+
+  it('add form cancel refocuses its button', async () => {
+    app = renderApp(plane);
+    fireEvent.click(await screen.findByTestId('add-node-open'));
+    fireEvent.click(screen.getByTestId('add-node-cancel'));
+    expect(screen.queryByTestId('add-node-form')).toBeNull();
+    expect(document.activeElement).toBe(screen.getByTestId('add-node-open'));
+  });
+
+  it('remove confirmation focuses cancel', async () => {
+    app = renderApp(plane);
+    fireEvent.click(await screen.findByTestId('node-remove'));
+    const cancel = screen.getByTestId('node-remove-cancel');
+    expect(cancel.textContent).toBe('Cancel');
+    expect(document.activeElement).toBe(cancel);
+    expect(document.activeElement).not.toBe(screen.getByTestId('node-remove-confirm'));
+  });
+
+  it('escape closes the remove confirmation', async () => {
+    plane.handle('nodes:remove', () => ok({ removed: true }));
+    app = renderApp(plane);
+    fireEvent.click(await screen.findByTestId('node-remove'));
+    fireEvent.keyDown(screen.getByTestId('node-remove-cancel'), { key: 'Escape' });
+    expect(screen.queryByTestId('node-remove-confirm')).toBeNull();
+    expect(document.activeElement).toBe(screen.getByTestId('node-remove'));
+    expect(screen.getByTestId('node-card')).toBeTruthy();
+    expect(plane.callsTo('nodes:remove')).toHaveLength(0);
+  });
+
+  it('cancel refocuses the remove button', async () => {
+    app = renderApp(plane);
+    fireEvent.click(await screen.findByTestId('node-remove'));
+    fireEvent.click(screen.getByTestId('node-remove-cancel'));
+    expect(document.activeElement).toBe(screen.getByTestId('node-remove'));
+  });
+
   it('check now shows the refreshed node', async () => {
     plane.handle('nodes:check', () => ok(node({ health: 'degraded', version: '0.12.4' })));
     app = renderApp(plane);

@@ -187,6 +187,42 @@ describe('settings view', () => {
     fireEvent.change(within(rows[0]).getByLabelText('GPU memory in GiB for alpha'), { target: { value: '8' } });
     fireEvent.click(within(rows[0]).getByTestId('node-settings-save'));
     expect((await within(rows[0]).findByTestId('node-settings-error')).textContent).toBe("node 'n1' not found");
+    const gpu = within(rows[0]).getByLabelText('GPU memory in GiB for alpha');
+    expect(gpu.getAttribute('aria-invalid')).toBe('true');
+    expect(within(rows[0]).getByLabelText('Parallel slots for alpha').getAttribute('aria-invalid')).toBeNull();
+  });
+
+  it('marks only the invalid capacity field', async () => {
+    await openSettings();
+    const rows = await screen.findAllByTestId('node-settings-row');
+    const slots = within(rows[0]).getByLabelText('Parallel slots for alpha');
+    const gpu = within(rows[0]).getByLabelText('GPU memory in GiB for alpha');
+
+    fireEvent.change(slots, { target: { value: 'many' } });
+    fireEvent.click(within(rows[0]).getByTestId('node-settings-save'));
+    const error = await within(rows[0]).findByTestId('node-settings-error');
+    expect(slots.getAttribute('aria-invalid')).toBe('true');
+    expect(slots.getAttribute('aria-describedby')).toBe(error.id);
+    expect(gpu.getAttribute('aria-invalid')).toBeNull();
+    expect(gpu.getAttribute('aria-describedby')).toBeNull();
+
+    fireEvent.change(slots, { target: { value: '2' } });
+    fireEvent.change(gpu, { target: { value: 'lots' } });
+    fireEvent.click(within(rows[0]).getByTestId('node-settings-save'));
+    await waitFor(() => expect(gpu.getAttribute('aria-invalid')).toBe('true'));
+    expect(gpu.getAttribute('aria-describedby')).toBe(within(rows[0]).getByTestId('node-settings-error').id);
+    expect(slots.getAttribute('aria-invalid')).toBeNull();
+  });
+
+  it('marks the slots field on a routing:set error', async () => {
+    plane.handle('routing:set', () => ({ ok: false, error: { code: 'invalid_argument', message: 'invalid nodeParallel: too many slots' } }));
+    await openSettings();
+    const rows = await screen.findAllByTestId('node-settings-row');
+    fireEvent.change(within(rows[0]).getByLabelText('Parallel slots for alpha'), { target: { value: '3' } });
+    fireEvent.click(within(rows[0]).getByTestId('node-settings-save'));
+    expect((await within(rows[0]).findByTestId('node-settings-error')).textContent).toBe('invalid nodeParallel: too many slots');
+    expect(within(rows[0]).getByLabelText('Parallel slots for alpha').getAttribute('aria-invalid')).toBe('true');
+    expect(within(rows[0]).getByLabelText('GPU memory in GiB for alpha').getAttribute('aria-invalid')).toBeNull();
   });
 
   it('adds and removes pre-warm pairs', async () => {

@@ -279,6 +279,40 @@ describe('metrics persistence', () => {
   });
 });
 
+function layerMap(device: string) {
+  return {
+    offloadedLayers: 8,
+    totalLayers: 9,
+    devices: [{ device, modelMiB: 3, kvMiB: 1, computeMiB: 2, layerRanges: [[0, 7]] as [number, number][] }],
+    offloadedBytes: 3 * 1024 * 1024,
+  };
+}
+
+describe('metrics layer maps', () => {
+  it('keeps the latest map per model', () => {
+    bus.emit('distributed:layers', { id: 'dist-1', layers: layerMap('CPU') });
+    bus.emit('distributed:layers', { id: 'dist-1', layers: layerMap('RPC[127.0.0.1:50052]') });
+    const layers = metrics.snapshot().layers;
+    expect(Object.keys(layers)).toEqual(['dist-1']);
+    expect(layers['dist-1'].devices[0].device).toBe('RPC[127.0.0.1:50052]');
+  });
+
+  it('drops the map of a removed model', () => {
+    bus.emit('distributed:layers', { id: 'dist-1', layers: layerMap('CPU') });
+    bus.emit('distributed:layers', { id: 'dist-2', layers: layerMap('CPU') });
+    bus.emit('distributed:removed', { id: 'dist-1' });
+    expect(Object.keys(metrics.snapshot().layers)).toEqual(['dist-2']);
+  });
+
+  it('ignores removal of an unknown or invalid id', () => {
+    bus.emit('distributed:layers', { id: 'dist-1', layers: layerMap('CPU') });
+    bus.emit('distributed:removed', { id: 'dist-9' });
+    metrics.onEvent('distributed:removed', { id: 42 });
+    metrics.onEvent('distributed:removed', null);
+    expect(Object.keys(metrics.snapshot().layers)).toEqual(['dist-1']);
+  });
+});
+
 describe('metrics api', () => {
   it('validates the series window', async () => {
     const api = new ApiRegistry(createSilentLogger());

@@ -67,6 +67,9 @@ export const layersEvent = z.object({
   }),
 });
 
+/** Payload of `distributed:removed`: the id of a distributed model that no longer runs. */
+export const distributedRemovedEvent = z.object({ id: z.string() });
+
 /** Payload of `hedge:stats`: the router's cumulative hedge counters. */
 export const hedgeStatsEvent = z.object({
   requests: z.number().nonnegative(),

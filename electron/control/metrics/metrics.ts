@@ -153,6 +153,9 @@ export class Metrics {
           if (this.layerMaps.size > MAX_LAYER_MAPS) this.layerMaps.delete(this.layerMaps.keys().next().value!);
         });
         break;
+      case 'distributed:removed':
+        this.parse(type, events.distributedRemovedEvent, payload, ({ id }) => this.layerMaps.delete(id));
+        break;
       case 'hedge:stats':
         this.parse(type, events.hedgeStatsEvent, payload, (stats) => this.onHedgeStats(stats));
         break;

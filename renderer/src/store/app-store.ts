@@ -13,14 +13,14 @@ import { createFiguresSlice } from './figures-slice';
 import { createNodesSlice } from './nodes-slice';
 import { createRoutingSlice } from './routing-slice';
 import { createSettingsSlice } from './settings-slice';
-import type { AppState, SliceContext, Theme } from './types';
+import type { AppState, SliceContext, Theme, View } from './types';
 import { createUiSlice } from './ui-slice';
 
 export type AppStore = StoreApi<AppState>;
 
 export function createAppStore(
   client: SynapticClient,
-  options: { initialTheme?: Theme; now?: () => number } = {},
+  options: { initialTheme?: Theme; initialView?: View; now?: () => number } = {},
 ): AppStore {
   return createStore<AppState>()((set, get) => {
     const context: SliceContext = { client, set, get };
@@ -29,7 +29,7 @@ export function createAppStore(
       ...createChatSlice(context),
       ...createRoutingSlice(context),
       ...createFiguresSlice(context, options.now ?? Date.now),
-      ...createUiSlice(context, options.initialTheme ?? 'light'),
+      ...createUiSlice(context, options.initialTheme ?? 'light', options.initialView),
       ...createDashboardSlice(context),
       ...createDistributedSlice(context),
       ...createDiscoverySlice(context),
@@ -78,6 +78,11 @@ export function applyEvent(store: AppStore, frame: EventFrame): void {
     case 'distributed:state':
       state.applyDistributedState(frame.payload as DistributedModelView);
       break;
+    case 'distributed:removed': {
+      const id = (frame.payload as { id?: unknown } | null)?.id;
+      if (typeof id === 'string') state.removeDistributedModel(id);
+      break;
+    }
     case 'llama:build-progress':
       state.applyBuildProgress(frame.payload as LlamaBuildProgress);
       break;

@@ -28,6 +28,8 @@ export type DistributedSlice = {
   startBuild(): Promise<void>;
   applyBuildProgress(progress: LlamaBuildProgress): void;
   applyDistributedState(model: DistributedModelView): void;
+  /** Forgets a distributed model and its layer map after `distributed:removed` or a successful stop. */
+  removeDistributedModel(id: string): void;
   addRpcBackend(input: ChannelInput<'rpc:add'>): Promise<ApiResult<RpcBackendView>>;
   removeRpcBackend(endpoint: string): Promise<ApiResult<{ removed: boolean }>>;
   checkRpcBackend(endpoint: string): Promise<ApiResult<RpcBackendView>>;
@@ -99,6 +101,12 @@ export function createDistributedSlice({ client, set, get }: SliceContext): Dist
         layerMaps: model.layers ? { ...state.layerMaps, [model.id]: model.layers } : state.layerMaps,
       }));
     },
+    removeDistributedModel(id) {
+      set((state) => {
+        const { [id]: _removed, ...layerMaps } = state.layerMaps;
+        return { distributedModels: state.distributedModels.filter((model) => model.id !== id), layerMaps };
+      });
+    },
     async addRpcBackend(input) {
       return applyBackend(await client.invoke('rpc:add', input));
     },
@@ -125,7 +133,10 @@ export function createDistributedSlice({ client, set, get }: SliceContext): Dist
     },
     async stopDistributed(id) {
       const result = await client.invoke('distributed:stop', { id });
-      if (result.ok) await get().loadDistributed();
+      if (result.ok) {
+        get().removeDistributedModel(id);
+        await get().loadDistributed();
+      }
       return result;
     },
   };

@@ -1,8 +1,8 @@
-import type { SliceContext, Theme, UiSlice } from './types';
+import type { SliceContext, Theme, UiSlice, View } from './types';
 
-export function createUiSlice({ set }: SliceContext, initialTheme: Theme): UiSlice {
+export function createUiSlice({ set }: SliceContext, initialTheme: Theme, initialView: View = 'nodes'): UiSlice {
   return {
-    view: 'nodes',
+    view: initialView,
     theme: initialTheme,
     connection: 'connecting',
     setView(view) {

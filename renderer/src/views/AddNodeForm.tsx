@@ -1,8 +1,8 @@
-import { useId, useState } from 'react';
+import { useId, useState, type KeyboardEvent } from 'react';
 import { useApiForm } from '../lib/use-api-form';
 import { useApp } from '../store/context';
 
-/** Form that adds a node by URL and shows the API's validation error inline. */
+/** Form that adds a node by URL and shows the API's validation error inline. Escape cancels it. */
 export function AddNodeForm({ onDone }: { onDone: () => void }) {
   const addNode = useApp((state) => state.addNode);
   const [url, setUrl] = useState('');
@@ -14,8 +14,15 @@ export function AddNodeForm({ onDone }: { onDone: () => void }) {
     onDone,
   );
 
+  const onKeyDown = (event: KeyboardEvent) => {
+    if (event.key !== 'Escape') return;
+    event.preventDefault();
+    event.stopPropagation();
+    onDone();
+  };
+
   return (
-    <form className="card add-node" data-testid="add-node-form" onSubmit={submit} noValidate>
+    <form className="card add-node" data-testid="add-node-form" onSubmit={submit} onKeyDown={onKeyDown} noValidate>
       <div className="field">
         <label htmlFor={urlId}>Node URL</label>
         <input

@@ -26,8 +26,16 @@ export function FiguresStrip() {
         </div>
       ))}
       {data.length > 0 && (
-        <div className="figure-chart" aria-hidden="true">
-          <BarChart width={220} height={56} data={data} margin={{ top: 4, right: 4, bottom: 0, left: 0 }}>
+        // The figures above already show each node's p50 as text, so the bar chart is decoration. It is
+        // hidden from assistive technology, and without recharts' keyboard layer it is no tab stop.
+        <div className="figure-chart" aria-hidden="true" data-testid="figures-chart">
+          <BarChart
+            width={220}
+            height={56}
+            data={data}
+            margin={{ top: 4, right: 4, bottom: 0, left: 0 }}
+            accessibilityLayer={false}
+          >
             <XAxis dataKey="name" hide />
             <YAxis hide />
             <Tooltip formatter={(value) => formatMs(Number(value))} />

@@ -1,7 +1,9 @@
 import { useState } from 'react';
 import type { NodeView } from '../../../shared/types';
 import { formatBytes, formatMs } from '../lib/format';
+import { useReturnFocus } from '../lib/use-return-focus';
 import { useApp } from '../store/context';
+import { InlineConfirm } from './InlineConfirm';
 import { PlacementBar } from './PlacementBar';
 
 export function NodeCard({ node }: { node: NodeView }) {
@@ -10,6 +12,7 @@ export function NodeCard({ node }: { node: NodeView }) {
   const [checking, setChecking] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const removeButton = useReturnFocus(confirming);
 
   const remove = async () => {
     const result = await removeNode(node.id);
@@ -79,21 +82,20 @@ export function NodeCard({ node }: { node: NodeView }) {
       )}
       <div className="actions">
         {confirming ? (
-          <div role="group" aria-label={`Confirm removing ${node.name}`} className="confirm">
-            <span>Remove {node.name}?</span>
-            <button type="button" className="danger" data-testid="node-remove-confirm" onClick={remove} autoFocus>
-              Remove
-            </button>
-            <button type="button" data-testid="node-remove-cancel" onClick={() => setConfirming(false)}>
-              Keep
-            </button>
-          </div>
+          <InlineConfirm
+            label={`Confirm removing ${node.name}`}
+            question={`Remove ${node.name}?`}
+            confirmText="Remove"
+            testIdPrefix="node-remove"
+            onConfirm={() => void remove()}
+            onCancel={() => setConfirming(false)}
+          />
         ) : (
           <>
             <button type="button" data-testid="node-check" onClick={check} disabled={checking}>
               {checking ? 'Checking…' : 'Check now'}
             </button>
-            <button type="button" data-testid="node-remove" onClick={() => setConfirming(true)}>
+            <button type="button" ref={removeButton} data-testid="node-remove" onClick={() => setConfirming(true)}>
               Remove…
             </button>
           </>

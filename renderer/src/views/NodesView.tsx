@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { useReturnFocus } from '../lib/use-return-focus';
 import { useApp } from '../store/context';
 import { AddNodeForm } from './AddNodeForm';
 import { NodeCard } from './NodeCard';
@@ -7,13 +8,14 @@ export function NodesView() {
   const nodes = useApp((state) => state.nodes);
   const nodesError = useApp((state) => state.nodesError);
   const [adding, setAdding] = useState(false);
+  const addButton = useReturnFocus(adding);
 
   return (
     <section aria-labelledby="nodes-heading" data-testid="nodes-view">
       <div className="section-header">
         <h2 id="nodes-heading">Nodes</h2>
         {!adding && (
-          <button type="button" className="primary" data-testid="add-node-open" onClick={() => setAdding(true)}>
+          <button type="button" ref={addButton} className="primary" data-testid="add-node-open" onClick={() => setAdding(true)}>
             Add node
           </button>
         )}

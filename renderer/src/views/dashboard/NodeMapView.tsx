@@ -14,6 +14,16 @@ type Spot = { x: number; y: number };
 /** Above this many items a ring alternates between two radii, so neighbouring labels do not overlap. */
 const SINGLE_RING_MAX = 16;
 
+/** Maximum RPC backends per row of the band under the node ring, so each label gets WIDTH / 6 = 150 units. */
+const RPC_ROW_MAX = 6;
+/** Vertical distance between RPC rows and from the ring's bottom to the first row, in viewBox units. */
+const RPC_ROW_HEIGHT = 52;
+/** Maximum characters of an RPC label. A longer one ends in an ellipsis, and its title keeps the full text. */
+const RPC_LABEL_MAX = 20;
+/** Radii of the node ring. Its lowest label and rate text end about 50 units below CENTER.y + NODE_RY. */
+const NODE_RX = 360;
+const NODE_RY = 212;
+
 /** Places `count` items evenly on an ellipse around the gateway, starting at the top. */
 export function ringLayout(count: number, rx: number, ry: number): Spot[] {
   return Array.from({ length: count }, (_, i) => {
@@ -21,6 +31,29 @@ export function ringLayout(count: number, rx: number, ry: number): Spot[] {
     const scale = count > SINGLE_RING_MAX && i % 2 === 1 ? 0.76 : 1;
     return { x: CENTER.x + rx * scale * Math.cos(angle), y: CENTER.y + ry * scale * Math.sin(angle) };
   });
+}
+
+/**
+ * Places `count` RPC backends in rows under the node ring, centred, at most RPC_ROW_MAX a row.
+ * Under the ring their squares and labels cannot overlap a node, whatever the node count.
+ */
+export function rpcRowLayout(count: number): Spot[] {
+  return Array.from({ length: count }, (_, i) => {
+    const row = Math.floor(i / RPC_ROW_MAX);
+    const inRow = Math.min(RPC_ROW_MAX, count - row * RPC_ROW_MAX);
+    const column = i % RPC_ROW_MAX;
+    return { x: (WIDTH * (column + 1)) / (inRow + 1), y: HEIGHT + 10 + row * RPC_ROW_HEIGHT };
+  });
+}
+
+/** Returns the viewBox height that fits the node ring and `rpcCount` RPC backends under it. */
+export function mapHeight(rpcCount: number): number {
+  const rows = Math.ceil(rpcCount / RPC_ROW_MAX);
+  return rows === 0 ? HEIGHT : HEIGHT + rows * RPC_ROW_HEIGHT;
+}
+
+function shortLabel(text: string): string {
+  return text.length > RPC_LABEL_MAX ? `${text.slice(0, RPC_LABEL_MAX - 1)}…` : text;
 }
 
 function activate(event: KeyboardEvent, action: () => void): void {
@@ -46,8 +79,8 @@ export function NodeMapView() {
   const selectedNodeId = useApp((state) => state.selectedNodeId);
   const selectNode = useApp((state) => state.selectNode);
 
-  const spots = useMemo(() => ringLayout(nodes.length, 360, 212), [nodes.length]);
-  const rpcSpots = useMemo(() => ringLayout(rpcBackends.length, 430, 250), [rpcBackends.length]);
+  const spots = useMemo(() => ringLayout(nodes.length, NODE_RX, NODE_RY), [nodes.length]);
+  const rpcSpots = useMemo(() => rpcRowLayout(rpcBackends.length), [rpcBackends.length]);
   const nodeSpotByUrl = new Map(nodes.map((node, i) => [node.url, spots[i]]));
   const selected = nodes.find((node) => node.id === selectedNodeId) ?? null;
   const rates = nodes.map((node) => requestRate(series[node.id], metricsAt || Date.now()));
@@ -60,7 +93,7 @@ export function NodeMapView() {
         last minute, and busier edges are thicker. Select a node for its details.
       </p>
       <div className="map-layout">
-        <svg className="node-map" viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="group" aria-label="Fleet map">
+        <svg className="node-map" viewBox={`0 0 ${WIDTH} ${mapHeight(rpcBackends.length)}`} role="group" aria-label="Fleet map">
           {rpcBackends.map((backend, i) => {
             const owner = distributed.find((model) => model.backends.includes(backend.endpoint));
             const target = (owner && nodeSpotByUrl.get(owner.url)) ?? CENTER;
@@ -80,10 +113,10 @@ export function NodeMapView() {
           ))}
           {rpcBackends.map((backend, i) => (
             <g key={backend.endpoint} className={`map-rpc health-fill-${rpcHealth(backend)}`} data-testid="map-rpc">
-              <title>{`RPC backend ${backend.endpoint}: ${backend.status}${backend.reason ? ` (${backend.reason})` : ''}`}</title>
+              <title>{`RPC backend ${backend.name ? `${backend.name} at ` : ''}${backend.endpoint}: ${backend.status}${backend.reason ? ` (${backend.reason})` : ''}`}</title>
               <rect x={rpcSpots[i].x - 9} y={rpcSpots[i].y - 9} width={18} height={18} rx={3} />
               <text x={rpcSpots[i].x} y={rpcSpots[i].y + 24} textAnchor="middle" className="map-label">
-                {backend.name ?? backend.endpoint}
+                {shortLabel(backend.name ?? backend.endpoint)}
               </text>
             </g>
           ))}

@@ -7,6 +7,12 @@ const WIDTH = 560;
 const HEIGHT = 200;
 const PAD = { left: 60, right: 12, top: 10, bottom: 26 };
 const X_TICKS = 4;
+/** Estimated width of one axis-label character at the 11px label size, in viewBox units. */
+const LABEL_CHAR_WIDTH = 7;
+/** Space between a y-axis label and the plot, in viewBox units. */
+const LABEL_GAP = 6;
+/** Shares of the axis maximum that get a grid line and a y-axis label. */
+const Y_SHARES = [0, 0.5, 1];
 
 function formatClock(t: number): string {
   return new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
@@ -23,6 +29,33 @@ export function niceCeiling(value: number): number {
 function formatValue(value: number, unit: string): string {
   const text = value >= 100 || Number.isInteger(value) ? value.toFixed(0) : value.toFixed(1);
   return unit ? `${text}${unit}` : text;
+}
+
+function trimNumber(value: number): string {
+  return Number.isInteger(value) || value >= 100 ? value.toFixed(0) : String(Number(value.toFixed(1)));
+}
+
+/**
+ * Formats a y-axis label compactly: milliseconds of 1000 and more as seconds (minutes from 600 s),
+ * and plain counts of 10 000 and more with a k or M suffix, so the label fits beside the plot.
+ */
+export function formatAxisValue(value: number, unit: string): string {
+  if (unit.trim() === 'ms') {
+    if (value >= 600_000) return `${trimNumber(value / 60_000)} min`;
+    if (value >= 1_000) return `${trimNumber(value / 1_000)} s`;
+    return formatValue(value, unit);
+  }
+  if (unit === '') {
+    if (value >= 10_000_000) return `${trimNumber(value / 1_000_000)}M`;
+    if (value >= 10_000) return `${trimNumber(value / 1_000)}k`;
+  }
+  return formatValue(value, unit);
+}
+
+/** Returns the left padding that fits the widest of `labels` right-aligned before the plot. */
+export function leftPadding(labels: string[]): number {
+  const widest = Math.max(0, ...labels.map((label) => label.length));
+  return Math.max(PAD.left, Math.ceil(widest * LABEL_CHAR_WIDTH + LABEL_GAP + 2));
 }
 
 /** Keeps the first and last time labels inside the plot's width. */
@@ -74,12 +107,14 @@ export const TimeSeriesChart = memo(function TimeSeriesChart(props: {
       }
     }
     const top = niceCeiling(max);
-    const x = (t: number) => PAD.left + ((t - first) / span) * (WIDTH - PAD.left - PAD.right);
+    const yTicks = Y_SHARES.map((share) => ({ value: top * share, label: formatAxisValue(top * share, unit) }));
+    const left = leftPadding(yTicks.map((tick) => tick.label));
+    const x = (t: number) => left + ((t - first) / span) * (WIDTH - left - PAD.right);
     const y = (v: number) => HEIGHT - PAD.bottom - (v / top) * (HEIGHT - PAD.top - PAD.bottom);
     const paths = lines.map((line) => ({ line, d: linePath(rows, line.key, x, y) }));
     const xTicks = rows.length < 2 ? [first] : Array.from({ length: X_TICKS }, (_, i) => first + (span * i) / (X_TICKS - 1));
-    return { top, x, y, paths, xTicks };
-  }, [rows, lines]);
+    return { top, left, x, y, yTicks, paths, xTicks };
+  }, [rows, lines, unit]);
 
   const latest = rows[rows.length - 1];
   const summary = lines
@@ -96,14 +131,13 @@ export const TimeSeriesChart = memo(function TimeSeriesChart(props: {
         {note && <span className="muted"> · {note}</span>}
       </figcaption>
       <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} className="chart-svg" role="img" aria-label={`${title}. Latest: ${summary}`}>
-        {[0, 0.5, 1].map((share) => {
-          const value = drawing.top * share;
-          const y = drawing.y(value);
+        {drawing.yTicks.map((tick) => {
+          const y = drawing.y(tick.value);
           return (
-            <g key={share} className="chart-grid-line">
-              <line x1={PAD.left} x2={WIDTH - PAD.right} y1={y} y2={y} />
-              <text x={PAD.left - 6} y={y + 4} textAnchor="end">
-                {formatValue(value, unit)}
+            <g key={tick.value} className="chart-grid-line" data-testid="chart-y-label">
+              <line x1={drawing.left} x2={WIDTH - PAD.right} y1={y} y2={y} />
+              <text x={drawing.left - LABEL_GAP} y={y + 4} textAnchor="end">
+                {tick.label}
               </text>
             </g>
           );

@@ -1,6 +1,8 @@
 import { useState } from 'react';
 import type { RpcBackendView } from '../../../../shared/api/distributed';
+import { useReturnFocus } from '../../lib/use-return-focus';
 import { useApp } from '../../store/context';
+import { InlineConfirm } from '../InlineConfirm';
 import { endpointHost, formatMiB, isLoopback } from './format';
 
 /** True when the backend's RPC server accepts connections from other machines. */
@@ -16,6 +18,7 @@ export function RpcBackendRow({ backend }: { backend: RpcBackendView }) {
   const [busy, setBusy] = useState<'check' | 'stop' | null>(null);
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const removeButton = useReturnFocus(confirming);
 
   const run = async (kind: 'check' | 'stop' | 'remove') => {
     setError(null);
@@ -84,15 +87,14 @@ export function RpcBackendRow({ backend }: { backend: RpcBackendView }) {
       <td>
         <div className="actions">
           {confirming ? (
-            <div role="group" aria-label={`Confirm removing ${backend.endpoint}`} className="confirm">
-              <span>Remove {backend.endpoint}?</span>
-              <button type="button" className="danger" data-testid="rpc-remove-confirm" onClick={() => void run('remove')} autoFocus>
-                Remove
-              </button>
-              <button type="button" data-testid="rpc-remove-cancel" onClick={() => setConfirming(false)}>
-                Keep
-              </button>
-            </div>
+            <InlineConfirm
+              label={`Confirm removing ${backend.endpoint}`}
+              question={`Remove ${backend.endpoint}?`}
+              confirmText="Remove"
+              testIdPrefix="rpc-remove"
+              onConfirm={() => void run('remove')}
+              onCancel={() => setConfirming(false)}
+            />
           ) : (
             <>
               <button type="button" data-testid="rpc-check" onClick={() => void run('check')} disabled={busy !== null}>
@@ -103,7 +105,7 @@ export function RpcBackendRow({ backend }: { backend: RpcBackendView }) {
                   {busy === 'stop' ? 'Stopping…' : 'Stop server'}
                 </button>
               )}
-              <button type="button" data-testid="rpc-remove" onClick={() => setConfirming(true)}>
+              <button type="button" ref={removeButton} data-testid="rpc-remove" onClick={() => setConfirming(true)}>
                 Remove…
               </button>
             </>

@@ -3,13 +3,16 @@ import type { NodeView } from '../../../../shared/types';
 import { useApp } from '../../store/context';
 import { formatGib, parseGib, parseSlots } from './gib';
 
+/** Input that an error belongs to. Slots covers its parse and `routing:set`, and gpu covers the GiB parse and `nodes:update`. */
+type ErrorField = 'slots' | 'gpu';
+
 function NodeSettingsRow({ node, slots }: { node: NodeView; slots: number | undefined }) {
   const settings = useApp((state) => state.routingSettings);
   const saveRouting = useApp((state) => state.saveRoutingSettings);
   const saveGpu = useApp((state) => state.saveNodeGpuVram);
   const [slotsText, setSlotsText] = useState(slots === undefined ? '' : String(slots));
   const [gibText, setGibText] = useState(formatGib(node.gpuVramBytes));
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<{ field: ErrorField; message: string } | null>(null);
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
   const errorId = `node-settings-error-${node.id}`;
@@ -19,12 +22,12 @@ function NodeSettingsRow({ node, slots }: { node: NodeView; slots: number | unde
     setSaved(false);
     const parsedSlots = parseSlots(slotsText);
     if (!parsedSlots.ok) {
-      setError(parsedSlots.message);
+      setError({ field: 'slots', message: parsedSlots.message });
       return;
     }
     const parsedGib = parseGib(gibText);
     if (!parsedGib.ok) {
-      setError(parsedGib.message);
+      setError({ field: 'gpu', message: parsedGib.message });
       return;
     }
     setBusy(true);
@@ -34,8 +37,8 @@ function NodeSettingsRow({ node, slots }: { node: NodeView; slots: number | unde
     const routing = await saveRouting({ nodeParallel });
     const gpu = routing.ok ? await saveGpu(node.id, parsedGib.bytes) : null;
     setBusy(false);
-    if (!routing.ok) setError(routing.error.message);
-    else if (gpu && !gpu.ok) setError(gpu.error.message);
+    if (!routing.ok) setError({ field: 'slots', message: routing.error.message });
+    else if (gpu && !gpu.ok) setError({ field: 'gpu', message: gpu.error.message });
     else setSaved(true);
   };
 
@@ -51,8 +54,8 @@ function NodeSettingsRow({ node, slots }: { node: NodeView; slots: number | unde
           placeholder="1"
           value={slotsText}
           onChange={(event) => setSlotsText(event.target.value)}
-          aria-invalid={error ? true : undefined}
-          aria-describedby={error ? errorId : undefined}
+          aria-invalid={error?.field === 'slots' ? true : undefined}
+          aria-describedby={error?.field === 'slots' ? errorId : undefined}
         />
       </td>
       <td>
@@ -64,8 +67,8 @@ function NodeSettingsRow({ node, slots }: { node: NodeView; slots: number | unde
           placeholder="unknown"
           value={gibText}
           onChange={(event) => setGibText(event.target.value)}
-          aria-invalid={error ? true : undefined}
-          aria-describedby={error ? errorId : undefined}
+          aria-invalid={error?.field === 'gpu' ? true : undefined}
+          aria-describedby={error?.field === 'gpu' ? errorId : undefined}
         />
       </td>
       <td>
@@ -74,7 +77,7 @@ function NodeSettingsRow({ node, slots }: { node: NodeView; slots: number | unde
         </button>
         {error && (
           <p id={errorId} className="error" role="alert" data-testid="node-settings-error">
-            {error}
+            {error.message}
           </p>
         )}
         {saved && (
