@@ -41,6 +41,7 @@ export async function startDemoApp(fleet: SimFleet, options: { uiPort: number; t
   }
   const ui = await startUiServer({ api: plane.api, bus: plane.bus, port: options.uiPort, staticDir: join(root, 'out', 'renderer'), log: log.child({ component: 'ui-server' }) });
   plane.attach({ name: 'UI server', stop: () => ui.close() });
+  plane.reserveOwnPort(ui.port, 'the web UI');
   const gatewayUrl = plane.gateway.url();
   if (!gatewayUrl) throw new Error(`the gateway is not listening: ${plane.gateway.status().message}`);
 

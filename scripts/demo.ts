@@ -54,7 +54,6 @@ async function main(): Promise<void> {
     const p = node.engine.profile;
     console.log(`${node.name.padEnd(10)} ${node.url}  GPU ${(p.gpuVramBytes / 1e9).toFixed(0)} GB, ${p.tokensPerSecGpu}/${p.tokensPerSecCpu} tokens/s GPU/CPU, ${p.parallel} slots`);
   }
-  console.log(`\nTry: curl ${fleet.nodes[0].url}/api/chat -d '{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}'\n`);
 
   if (traffic > 0) {
     const dataDir = await mkdtemp(join(tmpdir(), 'synaptic-demo-'));
@@ -71,6 +70,7 @@ async function main(): Promise<void> {
   const withApp = !values['fleet-only'];
   const app = withApp ? await startDemoApp(fleet, { uiPort, traffic: !values.quiet }) : null;
   if (app) console.log(`gateway: ${app.gatewayUrl}\nui:      ${app.uiUrl}`);
+  console.log(`\n${tryLine(app?.gatewayUrl ?? null, fleet)}\n`);
 
   const stop = () => {
     log.info('Stopping simulated fleet');
@@ -78,6 +78,14 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** Builds the example request: through the gateway, or straight to one simulated node with --fleet-only. */
+function tryLine(gatewayUrl: string | null, fleet: { nodes: Array<{ url: string }>; profile: { models: Array<{ name: string; embeddingOnly?: boolean }> } }): string {
+  const model = fleet.profile.models.find((m) => !m.embeddingOnly)?.name ?? 'llama3.2';
+  const body = JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] });
+  if (gatewayUrl) return `Try: curl ${gatewayUrl}/api/chat -d '${body}'`;
+  return `Try (one simulated node, no gateway with --fleet-only): curl ${fleet.nodes[0].url}/api/chat -d '${body}'`;
 }
 
 main().catch((error: unknown) => {

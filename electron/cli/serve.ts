@@ -7,7 +7,7 @@ import { createRootLogger, type Logger } from '../control/core/logger';
 import { parseEndpoint } from '../control/llamacpp/flags';
 import { isLoopbackHost } from '../control/nodes/node-url';
 import { ControlPlane } from '../control/plane';
-import { startUiServer } from '../control/ui-server';
+import { startUiServer, type UiServer } from '../control/ui-server';
 
 export type ServeOptions = {
   host: string;
@@ -31,14 +31,15 @@ export const usage = `Usage: npm run serve -- [options]
   --host ADDRESS        interface for the gateway and UI (default 127.0.0.1); any other
                         than loopback requires a token, which is generated and printed
   --port PORT           gateway port (default 11434, Ollama's)
-  --fallback-port PORT  gateway port when --port is in use (default 11435)
+  --fallback-port PORT  gateway port when --port is in use (default 11435 when --port
+                        is 11434; with any other --port there is no fallback unless given)
   --ui-port PORT        port of the web UI (default 8765)
   --models DIR          folder of GGUF files served by the embedded node
   --no-embedded         never start the embedded node
   --data DIR            state folder (default: the platform's app-data folder)
   --rpc HOST:PORT,...   llama.cpp ggml-rpc-server backends to add and check
-  --distributed MODEL   serve MODEL (Ollama store name or .gguf path) with llama-server
-                        split across the --rpc backends (or all saved ones)
+  --distributed MODEL   serve MODEL (a name from --models or the Ollama store, or a .gguf
+                        path) with llama-server split across the --rpc backends (or all saved ones)
   -h, --help            show this help
 
 Environment: SYNAPTIC_TOKEN sets the bearer token instead of generating one.`;
@@ -145,9 +146,27 @@ async function startDistributedFromFlags(plane: ControlPlane, rpc: string[], mod
   try {
     const view = await distributed.startModel({ model, backends: rpc.length > 0 ? rpc : undefined });
     log.info({ model, distributed: view }, `Distributed model ${model} started`);
+    if (view.warning) process.stderr.write(`serve: warning: ${view.warning}\n`);
   } catch (error) {
     log.error({ model, err: (error as Error).message }, `Distributed model ${model} failed to start`);
   }
+}
+
+/** Explains a gateway that could not listen, with the flag that fixes it. */
+export function gatewayListenMessage(options: Pick<ServeOptions, 'port' | 'fallbackPort'>, detail: string): string {
+  const hint =
+    options.fallbackPort === undefined
+      ? `pass another --port, or --fallback-port PORT to use when --port ${options.port} is in use`
+      : 'pass another --port or --fallback-port';
+  return `the gateway could not listen: ${detail}; ${hint}`;
+}
+
+/** Explains a UI server that could not listen, naming --ui-port and the port. */
+export function uiListenMessage(host: string, port: number, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return `--ui-port ${port} is in use on ${host}; pass another --ui-port, or --ui-port 0 for a free port`;
+  if (code === 'EACCES') return `--ui-port ${port} on ${host} is not permitted (EACCES); pass a port above 1023`;
+  return `the web UI could not listen on ${host}:${port} (--ui-port): ${(error as Error).message}`;
 }
 
 async function main(): Promise<void> {
@@ -174,25 +193,36 @@ async function main(): Promise<void> {
     embedded: options.embedded,
     token,
     log,
+    requireGateway: true,
   });
-  const gateway = await plane.start();
-  if (!gateway.listening) {
-    process.stderr.write(`serve: the gateway could not listen: ${gateway.message}\n`);
-    await plane.stop();
+
+  // The UI server starts first, so a taken --ui-port fails before anything else has started.
+  const staticDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'out', 'renderer');
+  let ui: UiServer;
+  try {
+    ui = await startUiServer({ api: plane.api, bus: plane.bus, host: options.host, port: options.uiPort, token, staticDir, log: log.child({ component: 'ui-server' }) });
+  } catch (error) {
+    process.stderr.write(`serve: ${uiListenMessage(options.host, options.uiPort, error)}\n`);
     process.exit(1);
   }
+  plane.reserveOwnPort(ui.port, 'the web UI');
 
-  const staticDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'out', 'renderer');
-  const ui = await startUiServer({ api: plane.api, bus: plane.bus, host: options.host, port: options.uiPort, token, staticDir, log: log.child({ component: 'ui-server' }) });
+  const gateway = await plane.start();
+  if (!gateway.listening) {
+    await ui.close();
+    process.stderr.write(`serve: ${gatewayListenMessage(options, gateway.message)}\n`);
+    process.exit(1);
+  }
   plane.attach({ name: 'UI server', stop: () => ui.close() });
 
   await startDistributedFromFlags(plane, options.rpc, options.distributed, log);
 
   const lines = [
-    gateway.listening ? `gateway: ${plane.gateway.url()} (${gateway.message})` : `gateway: not listening (${gateway.message})`,
+    `gateway: ${plane.gateway.url()} (${gateway.message})`,
     `ui:      ${ui.url}`,
     `data:    ${options.dataDir}`,
   ];
+  if (plane.embedded) lines.push(`embedded node: ${plane.embedded.url}`);
   if (token && !options.token) {
     lines.push(`token:   ${token}  (send as Authorization: Bearer <token>)`);
     lines.push(`open:    ${ui.url}?token=${token}`);

@@ -48,6 +48,11 @@ export type ControlPlaneConfig = {
   figuresIntervalMs?: number;
   /** Hedge delays, hedge share and placement cooldown of the closed routing loop. */
   closedLoop?: ClosedLoopTuning;
+  /**
+   * When the gateway cannot listen, return from `start` at once with the failed status and
+   * start nothing else (serve mode exits then). Electron keeps running without a gateway.
+   */
+  requireGateway?: boolean;
 };
 
 /** A service wired in by the application (agents, UI server); stopped before the plane. */
@@ -79,6 +84,8 @@ export class ControlPlane {
   /** The embedded node while it runs. */
   embedded: EmbeddedHandle | null = null;
   private readonly attachments: Attachment[] = [];
+  /** Other servers of this process (the web UI) that must not be added as nodes. */
+  private readonly ownServers: Array<{ port: number; label: string }> = [];
   private figuresTimer?: NodeJS.Timeout;
   private started = false;
 
@@ -120,6 +127,11 @@ export class ControlPlane {
     return this.config.host ?? '127.0.0.1';
   }
 
+  /** Marks a port of this process on the gateway's host as not addable as a node, e.g. the web UI. */
+  reserveOwnPort(port: number, label: string): void {
+    this.ownServers.push({ port, label });
+  }
+
   /** Registers a service to stop, in reverse order of attaching, when the plane stops. */
   attach(attachment: Attachment): void {
     this.attachments.push(attachment);
@@ -142,6 +154,11 @@ export class ControlPlane {
     const port = this.config.port ?? 11434;
     const fallback = this.config.fallbackPort ?? (port === 11434 ? 11435 : undefined);
     const status = await this.gateway.listen(host, port, fallback);
+    if (!status.listening && this.config.requireGateway) {
+      await this.metrics.stop();
+      this.started = false;
+      return status;
+    }
 
     const foundLocal = this.config.discoverLocal === false ? 0 : await this.addLocalOllama(status);
     const wantEmbedded = this.config.embedded ?? (this.config.modelsDir !== undefined || foundLocal === 0);
@@ -156,7 +173,9 @@ export class ControlPlane {
     }
     this.figuresTimer = setInterval(() => this.bus.emit('stats:figures', this.router.figures()), this.config.figuresIntervalMs ?? 2_000);
     this.figuresTimer.unref();
-    this.log.info({ gateway: status.message, nodes: this.nodes.list().length }, 'Control plane started');
+    const fields = { gateway: status.message, nodes: this.nodes.list().length, embedded: this.embedded?.url };
+    if (status.listening) this.log.info(fields, 'Control plane started');
+    else this.log.warn(fields, 'Control plane started without the gateway');
     return status;
   }
 
@@ -268,6 +287,34 @@ export class ControlPlane {
     if (status.listening && sameHost && port === status.port) {
       throw new ApiFailure(ErrorCodes.invalidArgument, `node URL '${raw}' is this gateway itself; add the address of an Ollama or llama.cpp node`);
     }
+    const own = this.ownServers.find((server) => server.port === port);
+    if (sameHost && own) {
+      throw new ApiFailure(ErrorCodes.invalidArgument, `node URL '${raw}' is ${own.label} of this app, not a node; add the address of an Ollama or llama.cpp node`);
+    }
+  }
+
+  /**
+   * Rejects prewarm entries naming node ids that are not in the fleet. Entries already saved are
+   * let through unchanged, because ids of unsaved nodes (embedded, local Ollama) change on
+   * restart and the UI sends the whole list back. Unknown model names are accepted: a node can
+   * pull the model later, and the placement controller reports a failed load.
+   */
+  private rejectUnknownPrewarmNodes(
+    prewarm: Array<{ model: string; nodeIds: string[] }> | undefined,
+    saved: Array<{ model: string; nodeIds: string[] }>,
+  ): void {
+    if (!prewarm) return;
+    const unknown: string[] = [];
+    for (const entry of prewarm) {
+      const before = saved.find((old) => old.model === entry.model);
+      for (const id of entry.nodeIds) {
+        if (this.nodes.get(id) || before?.nodeIds.includes(id)) continue;
+        unknown.push(`'${id}' (model '${entry.model}')`);
+      }
+    }
+    if (unknown.length > 0) {
+      throw new ApiFailure(ErrorCodes.invalidArgument, `unknown node id in prewarm: ${unknown.join(', ')}; list node ids with nodes:list`);
+    }
   }
 
   private registerApi(): void {
@@ -304,7 +351,10 @@ export class ControlPlane {
     );
     this.gateway.hedging = loop.hedgePolicy();
     this.api.handle('routing:settings', () => loop.settings.value);
-    this.api.handle('routing:set', (args) => loop.updateSettings(args));
+    this.api.handle('routing:set', (args) => {
+      this.rejectUnknownPrewarmNodes(args.prewarm, loop.settings.value.prewarm);
+      return loop.updateSettings(args);
+    });
     this.api.handle('routing:stats', () => loop.stats());
     return loop;
   }

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { createAgentService, registerAgentApi } from './agents';
 import { attachDiscovery } from './discovery/attach';
 import { DistributedService, LlamaBuildRunner, registerDistributedApi } from './llamacpp';
@@ -31,6 +32,7 @@ function createDistributed(plane: ControlPlane): DistributedService {
     dataDir: plane.config.dataDir,
     bus: plane.bus,
     log: plane.log,
+    modelsDir: plane.config.modelsDir ?? join(plane.config.dataDir, 'models'),
     onAdapterUp: (node) => {
       plane.nodes
         .add({ url: node.url, name: node.name }, { kind: 'llama-server', persist: false })

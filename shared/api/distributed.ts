@@ -65,6 +65,8 @@ export type DistributedModelView = {
   loadMs?: number;
   layers: LayerMap | null;
   startedAt: string;
+  /** Set when no RPC backend takes part, so the model runs on the local llama-server only. */
+  warning?: string;
 };
 
 export type BinaryView = { kind: 'llama-server' | 'rpc-server'; path: string; version: string | null; source: string };

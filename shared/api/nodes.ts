@@ -11,7 +11,8 @@ export const addNodeInput = z.object({
   gpuVramBytes: z.number().int().nonnegative().optional(),
 });
 
-export const updateNodeInput = z.object({
+/** Strict, so a misspelt or unsupported key is an error instead of a silent no-op. */
+export const updateNodeInput = z.strictObject({
   id: z.string().min(1),
   name: z.string().min(1).max(80).optional(),
   gpuVramBytes: z.number().int().nonnegative().nullable().optional(),

@@ -1,5 +1,5 @@
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { z } from 'zod';
 
 /**
@@ -38,7 +38,9 @@ export async function readJson<S extends z.ZodType>(
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+    // ENOTDIR: a folder on the path is a regular file, so this file cannot exist either.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'missing' };
     throw error;
   }
   let parsed: unknown;
@@ -66,5 +68,43 @@ export class SerialWriter {
     const next = this.chain.then(() => writeJsonAtomic(this.path, value));
     this.chain = next.catch(() => undefined);
     return next;
+  }
+}
+
+/** Error codes of a write that failed because of the folder, not the content. */
+const NOT_WRITABLE_CODES = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEXIST', 'ENOSPC', 'EDQUOT']);
+
+/** Tells whether a failed write means the folder cannot take files (permissions, read-only, full). */
+export function isNotWritableError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code !== undefined && NOT_WRITABLE_CODES.has(code);
+}
+
+/** Builds the message for a data folder that cannot be written, naming the folder and the fix. */
+export function notWritableMessage(dir: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? (error as Error | undefined)?.message ?? 'unknown error';
+  return (
+    `data folder ${dir} is not writable (${code}), so the change was not saved; ` +
+    'make the folder writable or start with --data pointing at a writable folder'
+  );
+}
+
+export type WritableCheck = { writable: true } | { writable: false; code: string; message: string };
+
+/**
+ * Checks that `dir` can be created and can take a new file, by writing and deleting a small
+ * probe file. Returns the failure instead of throwing.
+ */
+export async function checkWritable(dir: string): Promise<WritableCheck> {
+  const probe = join(dir, `.write-check.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  try {
+    await mkdir(dir, { recursive: true });
+    const handle = await open(probe, 'wx', 0o600);
+    await handle.close();
+    await unlink(probe);
+    return { writable: true };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
+    return { writable: false, code, message: (error as Error).message };
   }
 }

@@ -11,6 +11,7 @@ import type {
 } from '../../../shared/api/distributed';
 import { ErrorCodes } from '../../../shared/result';
 import { ApiFailure } from '../core/api-registry';
+import { ModelCatalog } from '../embedded/catalog';
 import type { EventBus } from '../core/event-bus';
 import type { Logger } from '../core/logger';
 import { resolveOllamaModel } from '../ollama-store';
@@ -34,6 +35,8 @@ export type DistributedServiceOptions = {
   binaries?: { llamaServer?: string; rpcServer?: string };
   /** Ollama store folders for model names; default the resolver's own. */
   ollamaDirs?: string[];
+  /** The embedded node's GGUF folder; model names are looked up here before the Ollama store. */
+  modelsDir?: string;
   watchIntervalMs?: number;
   stallTimeoutMs?: number;
 };
@@ -63,7 +66,8 @@ const BUILD_HINT = 'run `npm run llama:build` to build llama-server and ggml-rpc
 
 /**
  * RPC backends, local RPC servers and distributed models behind Ollama adapters. Every change is
- * published on the event bus (`rpc:state`, `distributed:state`, `distributed:layers`, `llama:log`).
+ * published on the event bus (`rpc:state`, `distributed:state`, `distributed:layers`,
+ * `distributed:removed`, `llama:log`).
  */
 export class DistributedService {
   private readonly store: RpcBackendStore;
@@ -86,7 +90,10 @@ export class DistributedService {
   }
 
   async close(): Promise<void> {
-    for (const model of this.models.values()) await this.stopModel(model);
+    for (const [id, model] of this.models) {
+      await this.stopModel(model);
+      this.options.bus.emit('distributed:removed', { id });
+    }
     this.models.clear();
     for (const local of this.locals.values()) await local.stop();
     this.locals.clear();
@@ -250,7 +257,7 @@ export class DistributedService {
   // Distributed models
 
   listModels(): DistributedModelView[] {
-    return [...this.models.values()].map((m) => m.view());
+    return [...this.models.values()].map((m) => withLocalOnlyWarning(m.view()));
   }
 
   layers(id: string): LayerMap | null {
@@ -311,17 +318,19 @@ export class DistributedService {
       log,
       watchIntervalMs: this.options.watchIntervalMs,
       stallTimeoutMs: this.options.stallTimeoutMs,
-      onState: (view) => this.options.bus.emit('distributed:state', view),
+      onState: (view) => this.options.bus.emit('distributed:state', withLocalOnlyWarning(view)),
       onLayers: (modelId, layers) => this.options.bus.emit('distributed:layers', { id: modelId, layers }),
       onLine: (line) => this.options.bus.emit('llama:log', { source: 'llama-server', id, line }),
     });
     this.models.set(id, model);
     try {
-      const view = await model.start();
+      const view = withLocalOnlyWarning(await model.start());
+      if (view.warning) log.warn({ excluded }, view.warning);
       this.options.onAdapterUp?.({ name: `${name} (distributed)`, url: model.url });
       return view;
     } catch (error) {
       this.models.delete(id);
+      this.options.bus.emit('distributed:removed', { id });
       throw new ApiFailure(ErrorCodes.unavailable, `distributed model '${name}' failed to start: ${(error as Error).message}`);
     }
   }
@@ -331,6 +340,7 @@ export class DistributedService {
     if (!model) return { stopped: false };
     await this.stopModel(model);
     this.models.delete(id);
+    this.options.bus.emit('distributed:removed', { id });
     return { stopped: true };
   }
 
@@ -354,13 +364,30 @@ export class DistributedService {
         modifiedAt: info.mtime.toISOString(),
       };
     }
+    if (this.options.modelsDir) {
+      const local = await new ModelCatalog(this.options.modelsDir, undefined, this.log).find(model);
+      if (local) {
+        return { name: local.name, path: local.path, digest: local.digest, sizeBytes: local.sizeBytes, modifiedAt: local.modifiedAt };
+      }
+    }
     const stored = await resolveOllamaModel(model, this.options.ollamaDirs);
-    if (!stored) throw new ApiFailure(ErrorCodes.notFound, `model '${model}' not found in the Ollama store and not a .gguf path`);
+    if (!stored) {
+      const folder = this.options.modelsDir ? ` in the models folder ${this.options.modelsDir},` : '';
+      throw new ApiFailure(ErrorCodes.notFound, `model '${model}' not found${folder} in the Ollama store, and not a .gguf path`);
+    }
     return { name: stored.name, path: stored.path, digest: stored.digest, sizeBytes: stored.sizeBytes, modifiedAt: stored.modifiedAt };
   }
 }
 
-/** Tells whether `model` is a `.gguf` file or a path. Anything else is an Ollama store name. */
+/** Adds a warning to a running model's view when no RPC backend takes part in it. */
+function withLocalOnlyWarning(view: DistributedModelView): DistributedModelView {
+  if (view.backends.length > 0 || view.state === 'stopped' || view.state === 'failed') return view;
+  const reasons = view.excluded.map((entry) => `${entry.endpoint}: ${entry.reason}`).join('; ');
+  const cause = reasons ? `no RPC backend is usable (${reasons})` : 'no RPC backend is registered';
+  return { ...view, warning: `${cause}, so '${view.name}' runs on the local llama-server only` };
+}
+
+/** Tells whether `model` is a `.gguf` file or a path. Anything else is a model name. */
 function isPathLike(model: string): boolean {
   return /\.gguf$/i.test(model) || model.startsWith('/') || model.startsWith('./') || model.startsWith('../');
 }

@@ -1,7 +1,7 @@
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readJson, SerialWriter } from '../core/json-store';
+import { checkWritable, readJson, SerialWriter, type WritableCheck } from '../core/json-store';
 import type { Logger } from '../core/logger';
 import { normalizeNodeUrl } from './node-url';
 
@@ -31,7 +31,7 @@ export class NodeStore {
   private readonly writer: SerialWriter;
 
   constructor(
-    dataDir: string,
+    readonly dataDir: string,
     private readonly log: Logger,
     private readonly now: () => Date = () => new Date(),
   ) {
@@ -49,6 +49,11 @@ export class NodeStore {
     await rename(this.path, aside);
     this.log.error({ path: this.path, keptAs: aside, reason: result.message }, 'Node list is invalid; kept it aside and started with no nodes');
     return [];
+  }
+
+  /** Checks that the data folder can take new files, so a failing save can be predicted at start. */
+  checkWritable(): Promise<WritableCheck> {
+    return checkWritable(this.dataDir);
   }
 
   save(nodes: StoredNode[]): Promise<void> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { LoadedModel, NodeHealth, NodeKind, NodeModel, NodeProblem, NodeView } from '../../../shared/types';
 import { ErrorCodes } from '../../../shared/result';
 import { ApiFailure } from '../core/api-registry';
+import { isNotWritableError, notWritableMessage } from '../core/json-store';
 import type { EventBus } from '../core/event-bus';
 import type { Logger } from '../core/logger';
 import { classifyProbe, nextCheckDelay } from './health';
@@ -89,6 +90,14 @@ export class NodeRegistry {
   /** Loads persisted nodes; call once before `start`. */
   async load(): Promise<void> {
     if (!this.store) return;
+    const check = await this.store.checkWritable();
+    if (!check.writable) {
+      this.log.warn(
+        { dataDir: this.store.dataDir, code: check.code, err: check.message },
+        `Data folder ${this.store.dataDir} is not writable (${check.code}); added nodes and settings will not be saved. ` +
+          'Make it writable or start with --data pointing at a writable folder',
+      );
+    }
     for (const stored of await this.store.load()) {
       const normalized = normalizeNodeUrl(stored.url);
       if (!normalized.ok || this.findByUrl(normalized.url)) continue;
@@ -172,7 +181,12 @@ export class NodeRegistry {
     };
     const entry = this.newEntry(stored, options.kind ?? 'ollama', persist);
     this.nodes.set(entry.id, entry);
-    if (persist) await this.persist();
+    if (persist) {
+      await this.persistOrRollback(() => {
+        entry.removed = true;
+        this.nodes.delete(entry.id);
+      });
+    }
     this.log.info({ nodeId: entry.id, url: entry.url, kind: entry.kind }, `Added node ${entry.name}`);
     this.bus.emit('node:state', this.view(entry));
     if (this.running) await this.runCheck(entry);
@@ -182,10 +196,17 @@ export class NodeRegistry {
   async remove(id: string): Promise<boolean> {
     const entry = this.nodes.get(id);
     if (!entry) return false;
+    const order = [...this.nodes.keys()];
     entry.removed = true;
     clearTimeout(entry.timer);
     this.nodes.delete(id);
-    if (entry.persisted) await this.persist();
+    if (entry.persisted) {
+      await this.persistOrRollback(() => {
+        entry.removed = false;
+        this.restoreAt(order, entry);
+        this.schedule(entry);
+      });
+    }
     this.log.info({ nodeId: id, url: entry.url }, `Removed node ${entry.name}`);
     this.bus.emit('node:removed', { id });
     return true;
@@ -193,10 +214,16 @@ export class NodeRegistry {
 
   async update(input: { id: string; name?: string; gpuVramBytes?: number | null }): Promise<NodeView> {
     const entry = this.requireEntry(input.id);
+    const previous = { name: entry.name, gpuVramBytes: entry.gpuVramBytes };
     if (input.name !== undefined) entry.name = input.name;
     if (input.gpuVramBytes === null) entry.gpuVramBytes = undefined;
     else if (input.gpuVramBytes !== undefined) entry.gpuVramBytes = input.gpuVramBytes;
-    if (entry.persisted) await this.persist();
+    if (entry.persisted) {
+      await this.persistOrRollback(() => {
+        entry.name = previous.name;
+        entry.gpuVramBytes = previous.gpuVramBytes;
+      });
+    }
     const view = this.view(entry);
     this.bus.emit('node:state', view);
     return view;
@@ -249,6 +276,38 @@ export class NodeRegistry {
       problems: [],
       removed: false,
     };
+  }
+
+  /**
+   * Saves the persisted nodes. When the save fails, runs `rollback` so memory matches the file
+   * again, and throws an ApiFailure that names the data folder when it cannot be written.
+   */
+  private async persistOrRollback(rollback: () => void): Promise<void> {
+    try {
+      await this.persist();
+    } catch (error) {
+      rollback();
+      const dataDir = this.store?.dataDir ?? '(none)';
+      if (isNotWritableError(error)) {
+        const message = notWritableMessage(dataDir, error);
+        this.log.error({ dataDir, err: (error as Error).message }, message);
+        throw new ApiFailure(ErrorCodes.unavailable, message);
+      }
+      this.log.error({ dataDir, err: error }, 'Saving the node list failed');
+      throw new ApiFailure(ErrorCodes.internal, `saving the node list in ${dataDir} failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** Puts `entry` back at its former position, given the key order from before it was removed. */
+  private restoreAt(order: string[], entry: NodeEntry): void {
+    const current = new Map(this.nodes);
+    this.nodes.clear();
+    for (const id of order) {
+      const node = id === entry.id ? entry : current.get(id);
+      if (node) this.nodes.set(id, node);
+      current.delete(id);
+    }
+    for (const [id, node] of current) this.nodes.set(id, node);
   }
 
   private async persist(): Promise<void> {

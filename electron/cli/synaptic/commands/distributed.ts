@@ -1,7 +1,7 @@
 import type { DistributedModelView, RpcBackendView } from '../../../../shared/api/distributed';
 import { parseIntegerFlag } from '../command-line';
 import { call, stringFlag, type CommandSpec } from '../context';
-import { usageError } from '../errors';
+import { CliError, usageError } from '../errors';
 import { formatTable } from '../table';
 import { requireWord } from './fleet';
 
@@ -17,15 +17,15 @@ function backendRows(backends: RpcBackendView[]) {
 
 export const rpcCommand: CommandSpec = {
   name: 'rpc',
-  usage: 'rpc add HOST:PORT | rpc list',
-  summary: 'Register a llama.cpp rpc-server backend, or list them with their device check',
-  subcommands: ['add', 'list'],
+  usage: 'rpc add HOST:PORT | rpc remove HOST:PORT | rpc list',
+  summary: 'Register or remove a llama.cpp rpc-server backend, or list them with their device check',
+  subcommands: ['add', 'remove', 'list'],
   options: { name: { type: 'string' } },
   details: ['--name NAME   display name for "rpc add"'],
   minArgs: 1,
   maxArgs: 2,
   async run(context) {
-    const action = requireWord(context.positionals[0], ['add', 'list'], 'rpc action');
+    const action = requireWord(context.positionals[0], ['add', 'remove', 'list'], 'rpc action');
     if (action === 'list') {
       if (context.positionals.length > 1) throw usageError(`unexpected argument '${context.positionals[1]}' after "rpc list"`);
       const backends = await call<RpcBackendView[]>(context, 'rpc:list');
@@ -36,7 +36,13 @@ export const rpcCommand: CommandSpec = {
       return { json: backends, text };
     }
     const endpoint = context.positionals[1];
-    if (endpoint === undefined) throw usageError('missing HOST:PORT after "rpc add", e.g. rpc add 192.168.1.30:50052');
+    if (endpoint === undefined) throw usageError(`missing HOST:PORT after "rpc ${action}", e.g. rpc ${action} 192.168.1.30:50052`);
+    if (action === 'remove') {
+      if (context.values.name !== undefined) throw usageError('--name applies to "rpc add" only');
+      const result = await call<{ removed: boolean }>(context, 'rpc:remove', { endpoint });
+      if (!result.removed) throw new CliError(`no rpc-server backend '${endpoint}'; run "synaptic rpc list" to list them`);
+      return { json: result, text: `Removed rpc-server ${endpoint}.` };
+    }
     const name = stringFlag(context, 'name');
     const backend = await call<RpcBackendView>(context, 'rpc:add', name ? { endpoint, name } : { endpoint });
     const reason = backend.reason ? ` (${backend.reason})` : '';
@@ -50,7 +56,8 @@ export const distributedCommand: CommandSpec = {
   summary: 'Serve a model split across rpc-server backends with llama-server, or stop it',
   subcommands: ['on', 'off', 'list'],
   details: [
-    '--model M          Ollama store name (llama3.2:1b) or path to a .gguf file, for "on"',
+    '--model M          model name from the --models folder or the Ollama store (llama3.2:1b),',
+    '                   or path to a .gguf file, for "on"',
     '--backends LIST    rpc-server endpoints to use (default: every backend that passes the check)',
     '--ctx N            context length in tokens',
   ],
@@ -86,7 +93,8 @@ export const distributedCommand: CommandSpec = {
     const ctx = stringFlag(context, 'ctx');
     if (ctx !== undefined) request.ctx = parseIntegerFlag('ctx', ctx, 64, 1_048_576);
     const view = await call<DistributedModelView>(context, 'distributed:start', request);
-    return { json: view, text: formatModels([view]), exitCode: view.state === 'failed' ? 1 : 0 };
+    const warning = view.warning ? `\nWarning: ${view.warning}.` : '';
+    return { json: view, text: formatModels([view]) + warning, exitCode: view.state === 'failed' ? 1 : 0 };
   },
 };
 
