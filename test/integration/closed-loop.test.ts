@@ -230,7 +230,7 @@ describe('closed loop through the gateway', () => {
     const stats = await routingStats(second);
     expect(stats.strategy).toBe('fastest');
     const learned = stats.learned.find((e) => e.nodeId === first.ids.solo);
-    expect(learned).toMatchObject({ model: 'llama3.2', taskType: before!.taskType, samples: 3 });
+    expect(learned).toMatchObject({ model: 'llama3.2:latest', taskType: before!.taskType, samples: 3 });
     expect(learned?.ttftMs).toBeCloseTo(before!.ttftMs, 5);
     const settings = await second.api.invoke('routing:settings', {});
     expect(settings.ok).toBe(true);

@@ -92,7 +92,7 @@ export function analyzeRequest(input: AnalyzeInput, countTokens: TokenCounter = 
       complexity,
       priority,
       ...(note ? { priorityNote: note } : {}),
-      prefersGpu: taskType !== 'embedding' && (complexity !== 'low' || priority >= 8),
+      prefersGpu: taskType !== 'embedding' && taskType !== 'metadata' && (complexity !== 'low' || priority >= 8),
       stream: route.openAi ? body.stream === true : body.stream !== false,
       options,
     },
@@ -123,12 +123,13 @@ export function resolvePriority(
 /**
  * Rates how heavy a request is. High: over 2000 prompt tokens, over 1000 requested output
  * tokens, or analysis or code work over 500 prompt tokens. Low: under 200 prompt tokens for
- * chat, classification, extraction or embedding with no large output limit. Medium otherwise.
+ * chat, classification, extraction, embedding or metadata with no large output limit. Medium otherwise.
  */
 export function rateComplexity(taskType: TaskType, promptTokens: number, maxOutputTokens: number | undefined): Complexity {
   if (promptTokens > 2000 || (maxOutputTokens ?? 0) > 1000) return 'high';
   if ((taskType === 'analysis' || taskType === 'code') && promptTokens > 500) return 'high';
-  const lightTask = taskType === 'chat' || taskType === 'classification' || taskType === 'extraction' || taskType === 'embedding';
+  const lightTask =
+    taskType === 'chat' || taskType === 'classification' || taskType === 'extraction' || taskType === 'embedding' || taskType === 'metadata';
   if (lightTask && promptTokens < 200 && (maxOutputTokens ?? 0) <= 256) return 'low';
   return 'medium';
 }
@@ -174,9 +175,10 @@ function headerValue(headers: AnalyzeInput['headers'], name: string): string | u
   return undefined;
 }
 
-function taskKind(endpoint: Endpoint): 'chat' | 'generate' | 'embed' {
+function taskKind(endpoint: Endpoint): 'chat' | 'generate' | 'embed' | 'show' {
   if (endpoint === 'chat') return 'chat';
   if (endpoint === 'generate') return 'generate';
+  if (endpoint === 'show') return 'show';
   return 'embed';
 }
 

@@ -1,5 +1,10 @@
-/** Kind of work a request gives the model; learning statistics are kept per task type. */
+/**
+ * Kind of work a request gives the model; learning statistics are kept per task type.
+ * `metadata` is `/api/show`, which reads the model file's details without running the model, so
+ * the learning store does not record it.
+ */
 export type TaskType =
+  | 'metadata'
   | 'chat'
   | 'generation'
   | 'embedding'
@@ -10,6 +15,7 @@ export type TaskType =
   | 'code';
 
 export const taskTypes: readonly TaskType[] = [
+  'metadata',
   'chat',
   'generation',
   'embedding',
@@ -34,7 +40,8 @@ const rules: Array<{ task: TaskType; pattern: RegExp }> = [
  * user message). A structured `format` (JSON schema or "json") counts as extraction when no
  * keyword matched first.
  */
-export function classifyTask(kind: 'chat' | 'generate' | 'embed', instruction: string, hasFormat: boolean): TaskType {
+export function classifyTask(kind: 'chat' | 'generate' | 'embed' | 'show', instruction: string, hasFormat: boolean): TaskType {
+  if (kind === 'show') return 'metadata';
   if (kind === 'embed') return 'embedding';
   for (const rule of rules) {
     if (rule.pattern.test(instruction)) return rule.task;

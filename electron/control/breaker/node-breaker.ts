@@ -1,4 +1,5 @@
 import type { BreakerState } from '../scoring/candidate';
+import { classifyResult } from './result-kind';
 
 export type BreakerOptions = {
   now?: () => number;
@@ -22,6 +23,8 @@ export type BreakerResult = {
   ok: boolean;
   /** HTTP status from the node, when one arrived. */
   status?: number;
+  /** Error message of a failed request, which identifies a failed model load. */
+  error?: string;
   latencyMs: number;
   /** Latency this node normally has for this kind of request, when known. */
   expectedLatencyMs?: number;
@@ -36,13 +39,11 @@ export type Transition = { from: BreakerState; to: BreakerState; reason: string 
 /**
  * Counts a result as a node failure: no response at all (connection refused or reset, timeout)
  * or a 5xx or 429 status. A fast response is still a failure, so a 503 in 5 ms counts like a timeout.
- * Client errors (400, 404) and client cancellations do not count against the node.
+ * Client errors (400, 404), client cancellations and a failed load of one model (a 500 such as
+ * `failed to load model ...`) do not count against the node.
  */
 export function isNodeFailure(result: BreakerResult): boolean {
-  if (result.cancelled) return false;
-  if (result.ok) return false;
-  if (result.status === undefined) return true;
-  return result.status >= 500 || result.status === 429;
+  return classifyResult(result) === 'node_failure';
 }
 
 /**
@@ -119,7 +120,7 @@ export class NodeBreaker {
     }
     const state = this.state();
     const failed = isNodeFailure(result);
-    const slow = !failed && result.expectedLatencyMs !== undefined && result.latencyMs > this.options.slowFactor * result.expectedLatencyMs;
+    const slow = result.ok && result.expectedLatencyMs !== undefined && result.latencyMs > this.options.slowFactor * result.expectedLatencyMs;
 
     if (failed) {
       this.slowCount = 0;

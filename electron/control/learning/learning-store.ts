@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { Logger } from '../core/logger';
 import { readJson, SerialWriter } from '../core/json-store';
 import type { TaskType } from '../analysis/task-type';
+import { canonicalModelName, displayModelName, parseModelName } from '../ollama-store/model-name';
+import { estimatePrior, type PriorHint } from './prior';
 import { ewma, percentile } from './statistics';
 
 /** Learned performance for one (node, model, task type). */
@@ -28,7 +30,7 @@ export type Observation = {
   tokensPerSec?: number;
 };
 
-export type PriorSource = (nodeId: string, model: string, taskType: TaskType) => LearnedStats;
+export type PriorSource = (nodeId: string, model: string, taskType: TaskType, hint?: PriorHint) => LearnedStats;
 
 export type LearningOptions = {
   dataDir: string;
@@ -51,13 +53,18 @@ const entrySchema = z.object({
   samples: z.number().int().nonnegative(),
   updatedAt: z.number(),
   recentTtftMs: z.array(z.number().nonnegative()).max(256),
+  /** Readable model name for display, e.g. `llama3.2:latest`; the key contains the canonical name. */
+  displayName: z.string().max(512).optional(),
 });
 type Entry = z.output<typeof entrySchema>;
 
 const fileSchema = z.object({ version: z.literal(1), entries: z.record(z.string(), entrySchema) });
 
-/** Prior for a node with no history: a middling node, so it gets tried but not preferred. */
-export const defaultPrior: PriorSource = () => ({ ttftMs: 1500, tokensPerSec: 15, latencyMs: 6000, successRate: 1, samples: 0 });
+/**
+ * Prior for a (node, model) with no history, scaled by the model size and GPU share when the
+ * caller knows them, else a middling CPU-class node that gets tried but not preferred.
+ */
+export const defaultPrior: PriorSource = (_nodeId, _model, _taskType, hint) => estimatePrior(hint);
 
 /** Observations after which an entry stops leaning on the prior. */
 const fullConfidenceSamples = 10;
@@ -100,8 +107,20 @@ export class LearningStore {
       return;
     }
     this.entries.clear();
-    for (const [key, entry] of Object.entries(result.value.entries)) this.entries.set(key, entry);
-    this.options.log.info({ path: this.path, entries: this.entries.size }, 'Loaded learned statistics');
+    let merged = 0;
+    for (const [savedKey, saved] of Object.entries(result.value.entries)) {
+      const parts = splitKey(savedKey);
+      if (!parts) {
+        this.options.log.warn({ path: this.path, key: savedKey }, 'Ignoring learned entry with an invalid key');
+        continue;
+      }
+      const entry: Entry = { ...saved, displayName: saved.displayName ?? displayNameOf(parts.model) };
+      const key = keyOf(parts.nodeId, parts.model, parts.taskType);
+      const existing = this.entries.get(key);
+      if (existing) merged++;
+      this.entries.set(key, existing ? mergeEntries(existing, entry) : entry);
+    }
+    this.options.log.info({ path: this.path, entries: this.entries.size, merged }, 'Loaded learned statistics');
   }
 
   record(observation: Observation): void {
@@ -112,6 +131,7 @@ export class LearningStore {
       samples: 0,
       updatedAt: this.now(),
       recentTtftMs: [],
+      displayName: displayNameOf(observation.model),
     };
     const first = entry.samples === 0;
     const step = (old: number, value: number | undefined) => {
@@ -139,9 +159,10 @@ export class LearningStore {
    * Returns the stats for (node, model, task type): the observed EWMAs weighted by
    * min(samples, 10) / 10 times 0.5^(age / halfLife) against the prior. Without an entry for the
    * task type it falls back to the same node and model under any task type, then to the prior.
+   * `hint` (model size, GPU share) lets the prior fit the model; see `estimatePrior`.
    */
-  get(nodeId: string, model: string, taskType: TaskType): LearnedStats {
-    const prior = this.prior(nodeId, model, taskType);
+  get(nodeId: string, model: string, taskType: TaskType, hint?: PriorHint): LearnedStats {
+    const prior = this.prior(nodeId, model, taskType, hint);
     const entry = this.entries.get(keyOf(nodeId, model, taskType)) ?? this.anyTaskEntry(nodeId, model);
     if (!entry) return prior;
     const age = Math.max(0, this.now() - entry.updatedAt);
@@ -158,16 +179,20 @@ export class LearningStore {
 
   /** 95th percentile of recent TTFTs of a model on a node, or undefined below 5 samples. */
   p95TtftMs(nodeId: string, model: string): number | undefined {
-    const values = [...this.entries.entries()].filter(([key]) => key.startsWith(`${nodeId}|${model}|`)).flatMap(([, e]) => e.recentTtftMs);
+    const prefix = keyPrefix(nodeId, model);
+    const values = [...this.entries.entries()].filter(([key]) => key.startsWith(prefix)).flatMap(([, e]) => e.recentTtftMs);
     return values.length >= 5 ? percentile(values, 0.95) : undefined;
   }
 
-  /** Lists every stored (node, model, task type) with its raw EWMAs, for display. */
+  /**
+   * Lists every stored (node, model, task type) with its raw EWMAs, for display. `model` is the
+   * readable name (`llama3.2:latest`), one row per model however clients spelled its name.
+   */
   list(): Array<{ nodeId: string; model: string; taskType: string } & LearnedStats> {
     return [...this.entries.entries()].map(([key, entry]) => {
-      const [nodeId, model, taskType] = key.split('|');
+      const { nodeId, model, taskType } = splitKey(key)!;
       const { ttftMs, tokensPerSec, latencyMs, successRate, samples } = entry;
-      return { nodeId, model, taskType, ttftMs, tokensPerSec, latencyMs, successRate, samples };
+      return { nodeId, model: entry.displayName ?? model, taskType, ttftMs, tokensPerSec, latencyMs, successRate, samples };
     });
   }
 
@@ -193,14 +218,66 @@ export class LearningStore {
   }
 
   private anyTaskEntry(nodeId: string, model: string): Entry | undefined {
+    const prefix = keyPrefix(nodeId, model);
     let best: Entry | undefined;
     for (const [key, entry] of this.entries) {
-      if (key.startsWith(`${nodeId}|${model}|`) && (!best || entry.samples > best.samples)) best = entry;
+      if (key.startsWith(prefix) && (!best || entry.samples > best.samples)) best = entry;
     }
     return best;
   }
 }
 
-function keyOf(nodeId: string, model: string, taskType: TaskType): string {
-  return `${nodeId}|${model}|${taskType}`;
+/**
+ * Returns the model part of a key: the canonical name (`registry.ollama.ai/library/llama3.2:latest`),
+ * so `llama3.2`, `llama3.2:latest` and `LLAMA3.2` share one entry. A name Ollama would reject
+ * is kept lower-cased, so it still gets its own entry.
+ */
+function modelKey(model: string): string {
+  return canonicalModelName(model) ?? model.trim().toLowerCase();
+}
+
+function keyPrefix(nodeId: string, model: string): string {
+  return `${nodeId}|${modelKey(model)}|`;
+}
+
+function keyOf(nodeId: string, model: string, taskType: string): string {
+  return `${keyPrefix(nodeId, model)}${taskType}`;
+}
+
+/**
+ * Splits `node|model|task` into its parts. Node ids and model names never contain `|`, but a key
+ * written by hand might, so the node id is the first part and the task type the last.
+ */
+function splitKey(key: string): { nodeId: string; model: string; taskType: string } | undefined {
+  const first = key.indexOf('|');
+  const last = key.lastIndexOf('|');
+  if (first <= 0 || last <= first + 1 || last === key.length - 1) return undefined;
+  return { nodeId: key.slice(0, first), model: key.slice(first + 1, last), taskType: key.slice(last + 1) };
+}
+
+/** Formats a model name the way `ollama list` shows it, e.g. `llama3.2:latest` for `llama3.2`. */
+function displayNameOf(model: string): string {
+  const parsed = parseModelName(model);
+  return parsed ? displayModelName(parsed) : model.trim();
+}
+
+/**
+ * Merges two entries saved under names that now share one canonical key (files written before
+ * keys were canonical): each average is weighted by its samples, and the newer display name wins.
+ */
+function mergeEntries(a: Entry, b: Entry): Entry {
+  const total = a.samples + b.samples;
+  const share = total > 0 ? b.samples / total : 0.5;
+  const mix = (x: number, y: number) => x * (1 - share) + y * share;
+  const newer = b.updatedAt >= a.updatedAt ? b : a;
+  return {
+    ttftMs: mix(a.ttftMs, b.ttftMs),
+    tokensPerSec: mix(a.tokensPerSec, b.tokensPerSec),
+    latencyMs: mix(a.latencyMs, b.latencyMs),
+    successRate: mix(a.successRate, b.successRate),
+    samples: total,
+    updatedAt: Math.max(a.updatedAt, b.updatedAt),
+    recentTtftMs: [...a.recentTtftMs, ...b.recentTtftMs].slice(-recentWindow),
+    ...(newer.displayName !== undefined ? { displayName: newer.displayName } : {}),
+  };
 }

@@ -4,6 +4,7 @@ import type { EventBus } from '../core/event-bus';
 import type { Logger } from '../core/logger';
 import { BreakerBoard } from '../breaker/breaker-board';
 import type { BreakerOptions } from '../breaker/node-breaker';
+import { classifyResult, countsAgainstModel } from '../breaker/result-kind';
 import type { HedgePolicy } from '../gateway/hedged-open';
 import { HedgeBudget } from '../hedging/hedge-budget';
 import { createHedgeCounters, hedgeDelayMs, type HedgeCounters } from '../hedging/hedge';
@@ -162,21 +163,35 @@ export class ClosedLoop {
     return admission;
   }
 
+  /**
+   * Feeds a finished lease to the learning store and the node's breaker. A client error (400,
+   * 404, 405, 413, 422) is no evidence about the node, so learning skips it. A failed load of one
+   * model is learned as a failure of that (node, model) but does not count towards the node's
+   * breaker, so one broken model does not take the node's other models offline. `/api/show`
+   * only reads model metadata, so its timing is not learned either.
+   */
   private onFinish({ request, node, result }: FinishedLease): void {
-    if (result.cancelled) {
-      this.breakers.get(node.id).record({ ok: false, cancelled: true, latencyMs: result.latencyMs });
+    const kind = classifyResult(result);
+    const breaker = this.breakers.get(node.id);
+    if (kind === 'cancelled') {
+      breaker.record({ ok: false, cancelled: true, latencyMs: result.latencyMs });
       return;
     }
     const taskType = request.taskType ?? 'chat';
     const before = this.learning.get(node.id, request.model, taskType);
-    const tokensPerSec = result.evalCount && result.evalDurationNs ? result.evalCount / (result.evalDurationNs / 1e9) : undefined;
-    this.learning.record({ nodeId: node.id, model: request.model, taskType, ok: result.ok, latencyMs: result.latencyMs, ttftMs: result.ttftMs, tokensPerSec });
-    this.learning.saveSoon();
-    this.breakers.get(node.id).record({ ok: result.ok, status: result.status, latencyMs: result.latencyMs, expectedLatencyMs: expectedLatency(before, result.evalCount) });
+    if (learnsFrom(request) && (kind === 'ok' || countsAgainstModel(kind))) this.learn(node.id, request, result);
+    breaker.record({ ok: result.ok, status: result.status, error: result.error, latencyMs: result.latencyMs, expectedLatencyMs: expectedLatency(before, result.evalCount) });
     if (this.placementMayHaveChanged(request, node.id, result.ok)) {
       this.deps.onLoadedMayChange?.(node.id);
       this.readPlacementSoon(node.id);
     }
+  }
+
+  private learn(nodeId: string, request: FinishedLease['request'], result: FinishedLease['result']): void {
+    const tokensPerSec = result.evalCount && result.evalDurationNs ? result.evalCount / (result.evalDurationNs / 1e9) : undefined;
+    const taskType = request.taskType ?? 'chat';
+    this.learning.record({ nodeId, model: request.model, taskType, ok: result.ok, latencyMs: result.latencyMs, ttftMs: result.ttftMs, tokensPerSec });
+    this.learning.saveSoon();
   }
 
   /**
@@ -244,6 +259,11 @@ export class ClosedLoop {
       log: this.log,
     }).finally(() => this.probing.delete(nodeId));
   }
+}
+
+/** True when a request ran the model, so its timing and outcome tell how the model performs on the node. */
+function learnsFrom(request: FinishedLease['request']): boolean {
+  return request.endpoint !== 'show' && request.taskType !== 'metadata';
 }
 
 /**

@@ -3,6 +3,7 @@ import { sameModel } from '../ollama-store/model-name';
 import type { TaskType } from '../analysis/task-type';
 import type { BreakerBoard } from '../breaker/breaker-board';
 import type { LearningStore } from '../learning/learning-store';
+import type { PriorHint } from '../learning/prior';
 import type { ScoringCandidate, ScoringRequest, Strategy } from './candidate';
 import { optionsMatch } from './intelligent';
 import { createStrategyState, rankCandidates } from './rank';
@@ -57,7 +58,8 @@ export function createClosedLoopRank(options: ClosedLoopRankOptions): RankFuncti
       const copy = node.loaded.find((m) => sameModel(m.name, request.model));
       const vram = options.gpuVramOf?.(node.id);
       const usedVram = node.loaded.reduce((sum, m) => sum + m.sizeVramBytes, 0);
-      const learned = options.learning?.get(node.id, request.model, taskType);
+      const freeVram = vram !== undefined ? Math.max(0, vram - usedVram) : undefined;
+      const learned = options.learning?.get(node.id, request.model, taskType, priorHint(pulled.sizeBytes, copy, freeVram));
       const healthy = node.health === 'up' || node.health === 'degraded';
       if (!healthy) {
         ranking.unavailable.push({ id: node.id, name: node.name, reason: `node is ${node.health}` });
@@ -69,7 +71,7 @@ export function createClosedLoopRank(options: ClosedLoopRankOptions): RankFuncti
         healthy,
         hasModel: true,
         loaded: copy ? { placement: copy.placement, gpuShare: copy.sizeBytes > 0 ? copy.sizeVramBytes / copy.sizeBytes : 0, contextLength: copy.contextLength } : null,
-        ...(vram !== undefined ? { freeVramBytes: Math.max(0, vram - usedVram) } : {}),
+        ...(freeVram !== undefined ? { freeVramBytes: freeVram } : {}),
         modelSizeBytes: pulled.sizeBytes,
         inFlight: node.inFlight,
         parallel: options.parallelOf?.(node.id) ?? 1,
@@ -101,4 +103,19 @@ export function createClosedLoopRank(options: ClosedLoopRankOptions): RankFuncti
     }
     return ranking;
   };
+}
+
+/**
+ * Builds the facts the learning prior may use about a model on a node: its file size, and its GPU
+ * share from the loaded copy, or 1 when the model fits in the node's known free VRAM, else 0.
+ */
+function priorHint(
+  sizeBytes: number | undefined,
+  copy: { sizeBytes: number; sizeVramBytes: number } | undefined,
+  freeVramBytes: number | undefined,
+): PriorHint {
+  // The loaded size also counts the KV cache, so the file size is the better measure of the weights.
+  if (copy) return { modelSizeBytes: sizeBytes ?? copy.sizeBytes, gpuShare: copy.sizeBytes > 0 ? copy.sizeVramBytes / copy.sizeBytes : 0 };
+  const fits = sizeBytes !== undefined && freeVramBytes !== undefined && freeVramBytes >= sizeBytes;
+  return { modelSizeBytes: sizeBytes, gpuShare: fits ? 1 : 0 };
 }
