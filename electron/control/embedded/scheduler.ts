@@ -3,6 +3,7 @@ import type { Logger } from '../core/logger';
 import type { CatalogModel } from './catalog';
 import { HttpError } from './http';
 import { DEFAULT_KEEP_ALIVE_MS } from './keep-alive';
+import type { LlamaErrorLog } from './llama-log';
 
 /** Settings a loaded copy was built with; a request asking for others reloads the model. */
 export type LoadConfig = {
@@ -20,6 +21,8 @@ export type SchedulerOptions = {
   /** CPU threads per context; default: half the math cores, at least 1 (see defaultThreads). */
   threads?: number;
   log: Logger;
+  /** llama.cpp's error lines, for the reason of a failed load; without it the reason is node-llama-cpp's. */
+  llamaErrors?: LlamaErrorLog;
   now?: () => number;
 };
 
@@ -42,6 +45,12 @@ export type RunningModel = {
   sizeVramBytes: number;
   expiresAt: number;
 };
+
+/**
+ * Start of every error message of a failed model load (500 `failed to load model '<name>': <reason>`),
+ * whether the bindings, the weights or the context failed, so a gateway can tell it from a node fault.
+ */
+export const MODEL_LOAD_FAILURE_PREFIX = 'failed to load model';
 
 export const BUSY_MESSAGE = 'server busy, please try again.  maximum pending requests exceeded';
 
@@ -89,6 +98,11 @@ export class ModelScheduler {
   /** Unloads a model once its running requests finish (keep_alive 0 with no prompt). */
   async unload(entry: CatalogModel): Promise<void> {
     await this.runners.get(entry.path)?.unloadWhenIdle();
+  }
+
+  /** Returns the loaded copy of a model, or undefined when it is not loaded. */
+  loadedModel(entry: CatalogModel): LlamaModel | undefined {
+    return this.runners.get(entry.path)?.loadedModel();
   }
 
   running(): RunningModel[] {
@@ -225,17 +239,25 @@ class ModelRunner {
   private async reload(config: LoadConfig): Promise<void> {
     if (this.loaded) await this.dispose('reload');
     const started = process.hrtime.bigint();
-    const llama = await this.options.getLlama();
+    let llama: Llama;
+    try {
+      llama = await this.options.getLlama();
+    } catch (error) {
+      this.log.error({ err: error }, 'Failed to start the llama.cpp bindings');
+      throw this.loadFailure(`the llama.cpp bindings failed to start: ${(error as Error).message}`);
+    }
 
     let model: LlamaModel;
+    const logMark = this.options.llamaErrors?.mark() ?? 0;
     try {
       model = await llama.loadModel({
         modelPath: this.entry.path,
         gpuLayers: config.numGpu === undefined ? 'auto' : config.numGpu,
       });
     } catch (error) {
-      this.log.error({ err: error, path: this.entry.path }, 'Failed to load model');
-      throw new HttpError(500, `failed to load model '${this.entry.name}': ${(error as Error).message}`);
+      const reason = this.options.llamaErrors?.loadErrorSince(logMark) ?? (error as Error).message;
+      this.log.error({ err: error, path: this.entry.path, reason }, 'Failed to load model');
+      throw this.loadFailure(reason);
     }
 
     let context: LlamaContext;
@@ -249,7 +271,7 @@ class ModelRunner {
     } catch (error) {
       await model.dispose();
       this.log.error({ err: error, numCtx: contextLength }, 'Failed to create context');
-      throw new HttpError(500, `failed to create a ${contextLength}-token context for '${this.entry.name}': ${(error as Error).message}`);
+      throw this.loadFailure(`failed to create a ${contextLength}-token context: ${(error as Error).message}`);
     }
 
     const contextBytes = await this.estimateContextBytes(model, context);
@@ -259,6 +281,10 @@ class ModelRunner {
       { numCtx: contextLength, gpuLayers: model.gpuLayers, loadMs: Math.round(loadDurationNs / 1e6) },
       'Loaded model',
     );
+  }
+
+  private loadFailure(reason: string): HttpError {
+    return new HttpError(500, `${MODEL_LOAD_FAILURE_PREFIX} '${this.entry.name}': ${reason}`);
   }
 
   private async estimateContextBytes(model: LlamaModel, context: LlamaContext) {
@@ -333,6 +359,10 @@ class ModelRunner {
     } catch (error) {
       this.log.error({ err: error, reason }, 'Failed to unload model');
     }
+  }
+
+  loadedModel(): LlamaModel | undefined {
+    return this.loaded?.model;
   }
 
   view(): RunningModel | null {

@@ -5,6 +5,7 @@ import { createSilentLogger, type Logger } from '../core/logger';
 import { defaultOllamaStoreDirs } from '../ollama-store/store';
 import { createOpenAiHandler, type OpenAiHandler } from '../openai';
 import { ModelCatalog } from './catalog';
+import { LlamaErrorLog } from './llama-log';
 import { DEFAULT_NUM_CTX, type NodeContext } from './context';
 import { handleChat, handleGenerate } from './generate-handlers';
 import { HttpError, sendError, sendJson, sendText } from './http';
@@ -74,15 +75,23 @@ export async function startEmbeddedNode(options: EmbeddedNodeOptions = {}): Prom
   const threads = options.threads === undefined ? undefined : positiveInteger('threads', options.threads);
 
   let llamaPromise: Promise<Llama> | undefined;
+  const llamaErrors = new LlamaErrorLog();
   const loadLlama = () => {
-    llamaPromise ??= getLlama({ gpu: 'auto', build: 'never', logger: (level, message) => log.debug({ level }, message.trim()) });
+    llamaPromise ??= getLlama({
+      gpu: 'auto',
+      build: 'never',
+      logger: (level, message) => {
+        llamaErrors.record(level, message);
+        log.debug({ level }, message.trim());
+      },
+    });
     return llamaPromise;
   };
 
   const storeDirs = options.ollamaStoreDirs === false ? [] : (options.ollamaStoreDirs ?? defaultOllamaStoreDirs());
   const node: NodeContext = {
     catalog: new ModelCatalog(options.modelsDir, storeDirs, log),
-    scheduler: new ModelScheduler({ getLlama: loadLlama, parallel, maxQueue, threads, log }),
+    scheduler: new ModelScheduler({ getLlama: loadLlama, parallel, maxQueue, threads, log, llamaErrors }),
     getLlama: loadLlama,
     defaultNumCtx,
     log,
@@ -119,7 +128,7 @@ export async function startEmbeddedNode(options: EmbeddedNodeOptions = {}): Prom
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await node.scheduler.close();
-        if (llamaPromise) await (await llamaPromise.catch(() => null))?.dispose();
+        if (llamaPromise) await disposeLlama(llamaPromise, log);
         log.info({ url }, 'Embedded node stopped');
       })();
       return closing;
@@ -178,6 +187,34 @@ function replyWithError(node: NodeContext, req: IncomingMessage, res: ServerResp
   }
   node.log.error({ err: error, path: req.url }, 'Request failed');
   sendError(res, 500, error instanceof Error ? error.message : String(error));
+}
+
+/** Maximum wait for the llama.cpp bindings to dispose before shutdown goes on without them. */
+const LLAMA_DISPOSE_TIMEOUT_MS = 5_000;
+
+/**
+ * Disposes the llama.cpp bindings, waiting at most LLAMA_DISPOSE_TIMEOUT_MS.
+ * NOTE: in node-llama-cpp 3.21.1, once the garbage collector has freed a model whose `loadModel`
+ * failed, `Llama.dispose()` never resolves (loads and generation still work). Shutdown then goes
+ * on without it, and the bindings are freed when the process exits.
+ */
+async function disposeLlama(llamaPromise: Promise<Llama>, log: Logger): Promise<void> {
+  const llama = await llamaPromise.catch(() => null);
+  if (!llama) return;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), LLAMA_DISPOSE_TIMEOUT_MS);
+  });
+  try {
+    const outcome = await Promise.race([llama.dispose().then(() => 'disposed' as const), timedOut]);
+    if (outcome === 'timeout') {
+      log.warn({ timeoutMs: LLAMA_DISPOSE_TIMEOUT_MS }, 'Timed out disposing the llama.cpp bindings, so shutdown continues without them');
+    }
+  } catch (error) {
+    log.error({ err: error }, 'Failed to dispose the llama.cpp bindings');
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Returns a host that reaches this server from itself, using loopback for a wildcard bind. */
