@@ -132,4 +132,24 @@ describe('data folder that cannot be written', () => {
     expect(restarted.plane.nodes.list().map((view) => view.url)).toEqual([url]);
     expect(restarted.lines.some((line) => String(line.msg).includes('is not writable'))).toBe(false);
   });
+
+  it('rolls back routing:set and rpc:add', async () => {
+    const root = await tempDir('synaptic-unwritable-');
+    const dataDir = join(root, 'data');
+    const { plane } = await startPlaneOn(dataDir);
+    const before = await plane.api.invoke('routing:settings', {});
+    const way = await makeUnwritable(dataDir);
+
+    const set = await plane.api.invoke('routing:set', { strategy: 'fastest' });
+    expect(set.ok, `made unwritable by ${way}`).toBe(false);
+    if (!set.ok) expect(set.error.message).toContain(`data folder ${dataDir} is not writable`);
+    const after = await plane.api.invoke('routing:settings', {});
+    expect(after).toEqual(before);
+
+    const added = await plane.api.invoke('rpc:add', { endpoint: '127.0.0.1:1' });
+    expect(added.ok).toBe(false);
+    if (!added.ok) expect(added.error.message).toContain(`data folder ${dataDir} is not writable`);
+    const listed = await plane.api.invoke('rpc:list', {});
+    expect(listed.ok && (listed.value as unknown[])).toEqual([]);
+  });
 });

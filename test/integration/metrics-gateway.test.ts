@@ -39,7 +39,8 @@ describe('gateway /metrics', () => {
 
   it('counts the generated tokens', async () => {
     const text = await (await fetch(`${plane.gateway.url()}/metrics`)).text();
-    expect(sample(text, 'synaptic_tokens_total{', `model="${tinyRandom}"`)).toBeGreaterThan(0);
+    // Labels use the name `ollama list` shows, with the default tag.
+    expect(sample(text, 'synaptic_tokens_total{', `model="${tinyRandom}:latest"`)).toBeGreaterThan(0);
   });
 
   it('reports the embedded node as up', async () => {

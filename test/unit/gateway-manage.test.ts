@@ -120,6 +120,13 @@ describe('fanOutTargets', () => {
     expect(outcome.value.map((n) => n.id)).toEqual(['node-a', 'node-sim']);
   });
 
+  it('rejects a header that names no node', () => {
+    const outcome = fanOutTargets(fleet, ' , ,', 'pull');
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) expect(outcome.status).toBe(400);
+    if (!outcome.ok) expect(outcome.message).toContain('names no node');
+  });
+
   it('rejects an unknown node by name', () => {
     const outcome = fanOutTargets(fleet, 'a, nope', 'delete');
     expect(outcome).toMatchObject({ ok: false, status: 400 });

@@ -58,4 +58,24 @@ describe('metrics model labels', () => {
     const line = text.split('\n').find((l) => l.startsWith('synaptic_requests_total{'))!;
     expect(line.length).toBeLessThan(600);
   });
+
+  it('gives spellings of one model one label', async () => {
+    const text = await metricsWith(['llama3.2', ' llama3.2:latest\n', 'Llama3.2'].map((model) => finished({ model })));
+    const lines = text.split('\n').filter((line) => line.startsWith('synaptic_requests_total{'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('model="llama3.2:latest"');
+  });
+
+  it('does not count a client that left as an error', async () => {
+    const bus = new EventBus();
+    const metrics = createMetrics({ bus, log: createSilentLogger() });
+    await metrics.start();
+    const at = new Date().toISOString();
+    bus.emit('route:decision', finished({ at, outcome: 'cancelled', status: 200, latencyMs: 5 }));
+    bus.emit('route:decision', finished({ at, outcome: 'error', status: 500, latencyMs: 5 }));
+    const points = metrics.series(900).nodes.flatMap((node) => node.points);
+    await metrics.stop();
+    expect(points.reduce((n, p) => n + p.requests, 0)).toBe(2);
+    expect(points.reduce((n, p) => n + p.errors, 0)).toBe(1);
+  });
 });

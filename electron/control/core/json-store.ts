@@ -1,6 +1,8 @@
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { z } from 'zod';
+import { ErrorCodes } from '../../../shared/result';
+import { ApiFailure } from './api-registry';
 
 /**
  * Writes JSON atomically: a temporary file in the same folder is written and fsynced, then
@@ -106,5 +108,20 @@ export async function checkWritable(dir: string): Promise<WritableCheck> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
     return { writable: false, code, message: (error as Error).message };
+  }
+}
+
+/**
+ * Saves a change that is already applied in memory. When the save fails, `rollback` restores
+ * the previous state, so memory matches the file again, and the error names the data folder
+ * when the folder is the cause. `what` names the change for other errors, e.g. "the RPC backends".
+ */
+export async function saveOrRollback(dataDir: string, what: string, save: () => Promise<void>, rollback: () => void): Promise<void> {
+  try {
+    await save();
+  } catch (error) {
+    rollback();
+    if (isNotWritableError(error)) throw new ApiFailure(ErrorCodes.unavailable, notWritableMessage(dataDir, error));
+    throw new ApiFailure(ErrorCodes.internal, `saving ${what} in ${dataDir} failed: ${(error as Error).message}`);
   }
 }

@@ -117,7 +117,7 @@ export class Gateway {
     this.origins = new OriginPolicy(options.allowedOrigins ?? originsFromEnv(process.env.OLLAMA_ORIGINS));
     this.models = new ModelManager({
       fleet: options.fleet,
-      log: options.log.child({ component: 'model-manager' }),
+      log: options.log.child({ module: 'model-manager' }),
       views: this.views,
       refreshNode: options.refreshNode,
       maxBodyBytes: this.settings.maxBodyBytes,
@@ -367,6 +367,11 @@ export class Gateway {
     let forwarded: Forwarded | undefined;
     try {
       forwarded = await relayResponse(opened.opened, res, this.stallWatch(opened.lease.node.id));
+      const { result } = forwarded;
+      if (!result.ok && !result.cancelled && result.status !== undefined && result.status < 400) {
+        const node = opened.lease.node;
+        this.options.log.warn({ nodeId: node.id, decisionId: opened.lease.decision.id, err: result.error }, `Response from node ${node.name} failed after output started: ${result.error}`);
+      }
     } finally {
       opened.lease.finish(forwarded ? forwarded.result : { ok: false, latencyMs: 0, error: 'gateway failed while forwarding' });
     }

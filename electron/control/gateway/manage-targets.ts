@@ -81,7 +81,10 @@ export function namedNodes(
     .split(',')
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '');
-  if (entries.length === 0) return { ok: true, value: undefined };
+  if (entries.length === 0) {
+    if (header === undefined) return { ok: true, value: undefined };
+    return { ok: false, status: 400, message: `${nodeHeaderName} is present but names no node; name at least one node, or leave the header out` };
+  }
 
   const nodes: NodeView[] = [];
   for (const entry of entries) {

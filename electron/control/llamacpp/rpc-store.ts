@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readJson, SerialWriter } from '../core/json-store';
+import { readJson, saveOrRollback, SerialWriter } from '../core/json-store';
 import { parseEndpoint } from './flags';
 
 export const rpcBackendRecord = z.object({
@@ -22,7 +22,7 @@ export class RpcBackendStore {
   /** Set when the file existed but could not be read; the list then starts empty and the file is left alone until the next change. */
   loadProblem: string | null = null;
 
-  constructor(dataDir: string) {
+  constructor(private readonly dataDir: string) {
     this.path = join(dataDir, 'rpc-backends.json');
     this.writer = new SerialWriter(this.path);
   }
@@ -43,20 +43,24 @@ export class RpcBackendStore {
 
   async add(endpoint: string, name: string | undefined, now = new Date()): Promise<RpcBackendRecord> {
     const record: RpcBackendRecord = { endpoint, ...(name ? { name } : {}), addedAt: now.toISOString() };
+    const previous = this.backends;
     this.backends = [...this.backends.filter((b) => b.endpoint !== endpoint), record];
-    await this.save();
+    await this.saveOrRestore(previous);
     return record;
   }
 
   async remove(endpoint: string): Promise<boolean> {
-    const before = this.backends.length;
+    const previous = this.backends;
     this.backends = this.backends.filter((b) => b.endpoint !== endpoint);
-    if (this.backends.length === before) return false;
-    await this.save();
+    if (this.backends.length === previous.length) return false;
+    await this.saveOrRestore(previous);
     return true;
   }
 
-  private save(): Promise<void> {
-    return this.writer.write({ version: 1, backends: this.backends });
+  /** Saves the list, or puts `previous` back and throws when the file cannot be written. */
+  private saveOrRestore(previous: RpcBackendRecord[]): Promise<void> {
+    return saveOrRollback(this.dataDir, 'the RPC backends', () => this.writer.write({ version: 1, backends: this.backends }), () => {
+      this.backends = previous;
+    });
   }
 }

@@ -1,4 +1,5 @@
 import type { LayerMap } from '../../../shared/api/distributed';
+import { displayModelName, parseModelName } from '../ollama-store/model-name';
 import {
   METRICS_BIN_MS,
   METRICS_WINDOW_SEC,
@@ -250,7 +251,9 @@ export class Metrics {
 
     const nodeId = decision.nodeId ?? 'none';
     if (decision.nodeId && decision.nodeName) this.names.set(decision.nodeId, decision.nodeName);
-    const ok = decision.outcome === 'ok';
+    // A client that left is not a failure of the node, so it counts as a request but not an error.
+    const cancelled = decision.outcome === 'cancelled';
+    const ok = decision.outcome === 'ok' || cancelled;
     const status = decision.status !== undefined ? String(decision.status) : decision.outcome;
     // A model no node has is whatever a client typed, so it gets no label set of its own.
     const model = decision.outcome === 'not_found' ? 'unknown' : modelLabel(decision.model);
@@ -270,7 +273,7 @@ export class Metrics {
       // Bins are keyed by completion time; `at` is when the request was routed.
       at: Number.isFinite(at) && decision.latencyMs !== undefined ? at + decision.latencyMs : this.now(),
       ok,
-      latencyMs: decision.latencyMs,
+      latencyMs: cancelled ? undefined : decision.latencyMs,
       ttftMs: decision.ttftMs,
       tokens: decision.evalCount,
       evalDurationNs: decision.evalDurationNs,
@@ -371,6 +374,10 @@ const MAX_MODEL_LABEL = 256;
 
 /** Returns a model name fit for a label: control characters other than line feeds removed, length capped. */
 function modelLabel(name: string): string {
+  // Spellings of one model (`llama3.2`, ` Llama3.2:latest`) share the name `ollama list` shows,
+  // in lower case because Ollama compares names without case.
+  const parsed = parseModelName(name);
+  if (parsed) return displayModelName(parsed).toLowerCase();
   // A line feed stays: the text format escapes it, and a test checks that escape.
   const printable = name.replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, '');
   return printable.length > MAX_MODEL_LABEL ? `${printable.slice(0, MAX_MODEL_LABEL)}...` : printable;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { routingSettingsSchema, type RoutingSettings } from '../../../shared/api/routing';
-import { readJson, SerialWriter } from '../core/json-store';
+import { readJson, saveOrRollback, SerialWriter } from '../core/json-store';
 import type { Logger } from '../core/logger';
 
 /** Routing settings kept in `<dataDir>/routing.json`, written atomically on every change. */
@@ -10,7 +10,7 @@ export class RoutingSettingsStore {
   private readonly writer: SerialWriter;
 
   constructor(
-    dataDir: string,
+    private readonly dataDir: string,
     private readonly log: Logger,
   ) {
     this.path = join(dataDir, 'routing.json');
@@ -32,8 +32,11 @@ export class RoutingSettingsStore {
   /** Applies a validated partial update and saves the result. */
   async update(patch: Partial<RoutingSettings>): Promise<RoutingSettings> {
     const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
+    const previous = this.current;
     this.current = routingSettingsSchema.parse({ ...this.current, ...defined });
-    await this.writer.write(this.current);
+    await saveOrRollback(this.dataDir, 'the routing settings', () => this.writer.write(this.current), () => {
+      this.current = previous;
+    });
     this.log.info({ settings: this.current }, 'Routing settings changed');
     return this.current;
   }
