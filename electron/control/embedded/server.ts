@@ -146,7 +146,7 @@ async function route(node: NodeContext, openai: OpenAiHandler, req: IncomingMess
       return methodNotAllowed(res);
     }
     if (path === '/api/version') {
-      if (method === 'GET' || method === 'HEAD') return sendJson(res, 200, { version: EMBEDDED_OLLAMA_VERSION });
+      if (method === 'GET' || method === 'HEAD') return sendJson(res, 200, { version: EMBEDDED_OLLAMA_VERSION, synaptic_node: 'embedded' });
       return methodNotAllowed(res);
     }
     if (path === '/api/tags') {

@@ -2,7 +2,11 @@ import { z } from 'zod';
 
 /** Zod schemas for the parts of Ollama's JSON that the control plane reads from a node. */
 
-export const versionResponse = z.object({ version: z.string().min(1) });
+/**
+ * Ollama's `/api/version`. A SynapticLlamas node also sends `synaptic_node` with its kind, which
+ * Ollama clients ignore, so the control plane can tell a standalone embedded node from Ollama.
+ */
+export const versionResponse = z.object({ version: z.string().min(1), synaptic_node: z.string().max(40).optional() });
 
 const details = z
   .looseObject({

@@ -12,6 +12,8 @@ export type ProbeReport = {
   version: ProbeOutcome<string>;
   tags: ProbeOutcome<TagEntry[]>;
   ps: ProbeOutcome<PsEntry[]>;
+  /** The kind a SynapticLlamas node reports of itself in `/api/version`; absent for Ollama. */
+  reportedKind?: string;
 };
 
 export type ProbeOptions = {
@@ -38,6 +40,7 @@ export async function probeNode(baseUrl: string, options: ProbeOptions): Promise
     version: mapOk(version, (v) => v.version),
     tags: mapOk(tags, (t) => t.models),
     ps: mapOk(ps, (p) => p.models),
+    ...(version.ok && version.value.synaptic_node ? { reportedKind: version.value.synaptic_node } : {}),
   };
 }
 

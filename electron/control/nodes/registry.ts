@@ -356,6 +356,8 @@ export class NodeRegistry {
     entry.lastError = verdict.problems[0];
     entry.consecutiveFailures = verdict.health === 'down' ? entry.consecutiveFailures + 1 : 0;
     if (report.version.ok) entry.version = report.version.value;
+    // A standalone embedded node (`npm run node`) added by URL cannot pull or delete models.
+    if (report.reportedKind === 'embedded' && entry.kind === 'ollama') entry.kind = 'embedded';
     if (report.tags.ok) entry.models = report.tags.value.map(toNodeModel);
     if (report.ps.ok) entry.loaded = report.ps.value.map(toLoadedModel);
     if (verdict.health === 'down') entry.loaded = [];
