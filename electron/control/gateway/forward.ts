@@ -18,8 +18,6 @@ export type UpstreamInput = {
   mayRetry: boolean;
 };
 
-export type ForwardInput = UpstreamInput & { res: ServerResponse };
-
 /** The attempt failed before anything reached the client, so another node may be tried. */
 export type Retryable = {
   kind: 'retryable';
@@ -46,31 +44,6 @@ export type Opened = {
   abort(): void;
 };
 export type Forwarded = { kind: 'forwarded'; result: RequestResult };
-
-/**
- * Sends one request to a node and relays the response. NDJSON is relayed one complete line per
- * write. Once output has started, an upstream failure ends the body with one `{"error"}` line and
- * never a made-up `done`. A client that goes away aborts the upstream request at once.
- */
-export async function forwardOnce(input: ForwardInput): Promise<Retryable | Forwarded> {
-  const { res } = input;
-  const controller = new AbortController();
-  const onClientClose = () => {
-    if (!res.writableFinished) controller.abort();
-  };
-  res.on('close', onClientClose);
-  let opened: Retryable | Cancelled | Opened;
-  try {
-    opened = await openUpstream(input, controller.signal);
-  } finally {
-    res.off('close', onClientClose);
-  }
-  if (opened.kind === 'retryable') return opened;
-  if (opened.kind === 'cancelled') {
-    return { kind: 'forwarded', result: { ok: false, cancelled: true, latencyMs: opened.elapsedMs, error: 'client disconnected' } };
-  }
-  return relayResponse(opened, res);
-}
 
 /**
  * Sends a request to a node and resolves when its response headers arrive, or with a retryable

@@ -11,7 +11,7 @@ import { FleetViews } from './fleet-views';
 import { openUpstream, relayResponse, type Forwarded, type Retryable, type StallWatch, type UpstreamInput } from './forward';
 import { openWithHedge, type HedgedOpen, type HedgePolicy, type OpenFn } from './hedged-open';
 import { analyzeRequest } from '../analysis/request-context';
-import { forwardableHeaders } from './headers';
+import { appendVia, forwardableHeaders, loopMessage, readVia, viaHeader } from './headers';
 import { listenWithFallback } from './listen';
 import { toOpenAiModels } from './merge';
 import { sendError, sendJson, sendOpenAiError, sendText } from './responses';
@@ -55,11 +55,7 @@ export type GatewayOptions = {
   refreshNode?: (id: string) => Promise<unknown>;
 };
 
-/**
- * Header listing the gateways a request passed through. A gateway that finds its own id there
- * returns 508, so two gateways that list each other as nodes cannot bounce a request forever.
- */
-export const viaHeader = 'x-synaptic-via';
+export { viaHeader } from './headers';
 
 /** Header that asks for (`1`) or forbids (`0`) a hedge on one request. */
 export const hedgeHeaderName = 'x-synaptic-hedge';
@@ -122,7 +118,6 @@ export class Gateway {
       refreshNode: options.refreshNode,
       maxBodyBytes: this.settings.maxBodyBytes,
       instanceId: this.instanceId,
-      viaHeader,
       dropAuthorization: options.token !== undefined,
     });
     this.server = createServer((req, res) => {
@@ -228,10 +223,10 @@ export class Gateway {
     const fail = (status: number, message: string) =>
       routed.openAi ? sendOpenAiError(res, status, message) : sendError(res, status, message);
 
-    const via = String(req.headers[viaHeader] ?? '');
-    if (via.split(',').some((id) => id.trim() === this.instanceId)) {
+    const { via, loop } = readVia(req.headers, this.instanceId);
+    if (loop) {
       req.resume();
-      return fail(508, `request loop: this gateway (${this.instanceId}) is listed as a node of a gateway it routes to`);
+      return fail(508, loopMessage(this.instanceId));
     }
     const priority = parsePriority(req.headers['x-synaptic-priority']);
     if (!priority.ok) {
@@ -258,7 +253,7 @@ export class Gateway {
       hedgeHeaderName,
       ...(this.options.token !== undefined ? ['authorization'] : []),
     ]);
-    headers[viaHeader] = via ? `${via}, ${this.instanceId}` : this.instanceId;
+    headers[viaHeader] = appendVia(via, this.instanceId);
     const upstream = (nodeUrl: string, mayRetry: boolean): UpstreamInput => ({
       nodeUrl,
       path,

@@ -33,3 +33,25 @@ export function forwardableHeaders(
   }
   return out;
 }
+
+/**
+ * Header listing the gateways a request passed through. A gateway that finds its own id there
+ * returns 508, so two gateways that list each other as nodes cannot bounce a request forever.
+ */
+export const viaHeader = 'x-synaptic-via';
+
+/** Reads the gateways a request passed through and whether `instanceId` is among them. */
+export function readVia(headers: IncomingHttpHeaders, instanceId: string): { via: string; loop: boolean } {
+  const via = String(headers[viaHeader] ?? '');
+  return { via, loop: via.split(',').some((id) => id.trim() === instanceId) };
+}
+
+/** Returns the `x-synaptic-via` value to send on, with `instanceId` appended. */
+export function appendVia(via: string, instanceId: string): string {
+  return via ? `${via}, ${instanceId}` : instanceId;
+}
+
+/** Returns the 508 message for a request that came back to the gateway `instanceId`. */
+export function loopMessage(instanceId: string): string {
+  return `request loop: this gateway (${instanceId}) is listed as a node of a gateway it routes to`;
+}

@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger';
 import { sameModel } from '../ollama-store/model-name';
 import { readBody } from './body';
 import type { FleetViews } from './fleet-views';
-import { forwardableHeaders } from './headers';
+import { appendVia, forwardableHeaders, loopMessage, readVia, viaHeader } from './headers';
 import { parseCopyBody, parseDeleteBody, parsePullBody, parseSingleNodeBody, type PullBody } from './manage-body';
 import { fanOutTargets, nodeHeaderName, singleTarget, type ManageOperation } from './manage-targets';
 import { LineSplitter } from './ndjson';
@@ -24,9 +24,8 @@ export type ModelManagerOptions = {
   maxBodyBytes: number;
   /** Time limit of a delete or copy on one node, in ms. */
   requestTimeoutMs?: number;
-  /** This gateway's id and the header that lists the gateways a request passed through. */
+  /** This gateway's id, sent in `x-synaptic-via`. */
   instanceId: string;
-  viaHeader: string;
   /** True when clients authenticate to the gateway, so their `Authorization` is not for the nodes. */
   dropAuthorization: boolean;
 };
@@ -48,10 +47,9 @@ export class ModelManager {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string, search: string, method: string): Promise<void> {
-    const via = String(req.headers[this.options.viaHeader] ?? '');
-    if (via.split(',').some((id) => id.trim() === this.options.instanceId)) {
+    if (readVia(req.headers, this.options.instanceId).loop) {
       req.resume();
-      return sendError(res, 508, `request loop: this gateway (${this.options.instanceId}) is listed as a node of a gateway it routes to`);
+      return sendError(res, 508, loopMessage(this.options.instanceId));
     }
 
     if (path.startsWith(blobPathPrefix)) return this.blob(req, res, path, search, method);
@@ -317,8 +315,7 @@ export class ModelManager {
   private upstreamHeaders(req: IncomingMessage, keepLength = false): OutgoingHttpHeaders {
     const drop = ['host', 'origin', nodeHeaderName, ...(keepLength ? [] : ['content-length']), ...(this.options.dropAuthorization ? ['authorization'] : [])];
     const headers = forwardableHeaders(req.headers, drop);
-    const via = String(req.headers[this.options.viaHeader] ?? '');
-    headers[this.options.viaHeader] = via ? `${via}, ${this.options.instanceId}` : this.options.instanceId;
+    headers[viaHeader] = appendVia(readVia(req.headers, this.options.instanceId).via, this.options.instanceId);
     return headers;
   }
 

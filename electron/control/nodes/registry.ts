@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { LoadedModel, NodeHealth, NodeKind, NodeModel, NodeProblem, NodeView } from '../../../shared/types';
 import { ErrorCodes } from '../../../shared/result';
 import { ApiFailure } from '../core/api-registry';
-import { isNotWritableError, notWritableMessage } from '../core/json-store';
+import { saveOrRollback } from '../core/json-store';
 import type { EventBus } from '../core/event-bus';
 import type { Logger } from '../core/logger';
 import { classifyProbe, nextCheckDelay } from './health';
@@ -283,18 +283,12 @@ export class NodeRegistry {
    * again, and throws an ApiFailure that names the data folder when it cannot be written.
    */
   private async persistOrRollback(rollback: () => void): Promise<void> {
+    const dataDir = this.store?.dataDir ?? '(none)';
     try {
-      await this.persist();
+      await saveOrRollback(dataDir, 'the node list', () => this.persist(), rollback);
     } catch (error) {
-      rollback();
-      const dataDir = this.store?.dataDir ?? '(none)';
-      if (isNotWritableError(error)) {
-        const message = notWritableMessage(dataDir, error);
-        this.log.error({ dataDir, err: (error as Error).message }, message);
-        throw new ApiFailure(ErrorCodes.unavailable, message);
-      }
-      this.log.error({ dataDir, err: error }, 'Saving the node list failed');
-      throw new ApiFailure(ErrorCodes.internal, `saving the node list in ${dataDir} failed: ${(error as Error).message}`);
+      this.log.error({ dataDir, err: (error as Error).message }, 'Saving the node list failed');
+      throw error;
     }
   }
 
