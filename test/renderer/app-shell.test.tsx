@@ -2,32 +2,16 @@
 import { act, cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashOfView, VIEW_IDS, viewFromHash } from '../../renderer/src/lib/view-hash';
-import type { NodeView } from '../../shared/types';
-import { FakePlane, ok } from './fake-plane';
+import { FakePlane, nodeView, ok } from './fake-plane';
 import { renderApp } from './render-app';
 
-function node(overrides: Partial<NodeView> = {}): NodeView {
-  return {
-    id: 'n1',
-    url: 'http://127.0.0.1:11435',
-    name: 'alpha',
-    kind: 'ollama',
-    health: 'up',
-    consecutiveFailures: 0,
-    models: [],
-    loaded: [],
-    inFlight: 0,
-    problems: [],
-    ...overrides,
-  };
-}
 
 let plane: FakePlane;
 let app: ReturnType<typeof renderApp> | undefined;
 
 beforeEach(() => {
   plane = new FakePlane();
-  plane.handle('nodes:list', () => ok([node()]));
+  plane.handle('nodes:list', () => ok([nodeView()]));
   plane.handle('models:list', () => ok([]));
   plane.handle('chat:list', () => ok([]));
   plane.handle('router:decisions', () => ok([]));

@@ -1,3 +1,4 @@
+import type { NodeView } from '../../shared/types';
 import type { ChannelName } from '../../shared/api';
 import type { EventFrame } from '../../shared/events';
 import type { ApiResult } from '../../shared/result';
@@ -49,4 +50,21 @@ export class FakePlane {
 
 export function ok<T>(value: T): ApiResult<T> {
   return { ok: true, value };
+}
+
+/** Builds a healthy node view for tests; `overrides` replaces any field. */
+export function nodeView(overrides: Partial<NodeView> = {}): NodeView {
+  return {
+    id: 'n1',
+    url: 'http://127.0.0.1:11435',
+    name: 'alpha',
+    kind: 'ollama',
+    health: 'up',
+    consecutiveFailures: 0,
+    models: [],
+    loaded: [],
+    inFlight: 0,
+    problems: [],
+    ...overrides,
+  };
 }

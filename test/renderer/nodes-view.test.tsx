@@ -2,24 +2,11 @@
 import { act, cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NodeView } from '../../shared/types';
-import { FakePlane, ok } from './fake-plane';
+import { FakePlane, nodeView, ok } from './fake-plane';
 import { renderApp } from './render-app';
 
 function node(overrides: Partial<NodeView> = {}): NodeView {
-  return {
-    id: 'n1',
-    url: 'http://127.0.0.1:11435',
-    name: 'alpha',
-    kind: 'ollama',
-    health: 'up',
-    version: '0.12.3',
-    consecutiveFailures: 0,
-    models: [{ name: 'tiny:latest', digest: 'sha256:aa', sizeBytes: 6_000_000 }],
-    loaded: [],
-    inFlight: 0,
-    problems: [],
-    ...overrides,
-  };
+  return nodeView({ version: '0.12.3', models: [{ name: 'tiny:latest', digest: 'sha256:aa', sizeBytes: 6_000_000 }], ...overrides });
 }
 
 let plane: FakePlane;

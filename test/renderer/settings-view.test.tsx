@@ -2,25 +2,9 @@
 import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RoutingSettings, RoutingStats } from '../../shared/api/routing';
-import type { NodeView } from '../../shared/types';
-import { FakePlane, ok } from './fake-plane';
+import { FakePlane, nodeView, ok } from './fake-plane';
 import { renderApp } from './render-app';
 
-function node(overrides: Partial<NodeView> = {}): NodeView {
-  return {
-    id: 'n1',
-    url: 'http://127.0.0.1:11435',
-    name: 'alpha',
-    kind: 'ollama',
-    health: 'up',
-    consecutiveFailures: 0,
-    models: [],
-    loaded: [],
-    inFlight: 0,
-    problems: [],
-    ...overrides,
-  };
-}
 
 const GIB = 1024 ** 3;
 
@@ -72,7 +56,7 @@ const stats: RoutingStats = {
 beforeEach(() => {
   settings = { strategy: 'intelligent', hedging: false, controller: true, prewarm: [], nodeParallel: { n2: 4 } };
   plane = new FakePlane();
-  plane.handle('nodes:list', () => ok([node(), node({ id: 'n2', name: 'beta', gpuVramBytes: 24 * GIB })]));
+  plane.handle('nodes:list', () => ok([nodeView(), nodeView({ id: 'n2', name: 'beta', gpuVramBytes: 24 * GIB })]));
   plane.handle('models:list', () => ok([{ name: 'tiny:latest', nodes: ['n1'], loadedOn: [] }]));
   plane.handle('chat:list', () => ok([]));
   plane.handle('router:decisions', () => ok([]));
@@ -138,7 +122,7 @@ describe('settings view', () => {
   it('saves per-node slots and GPU memory', async () => {
     plane.handle('nodes:update', (args) => {
       const { id, gpuVramBytes } = args as { id: string; gpuVramBytes: number | null };
-      return ok(node({ id, name: id === 'n1' ? 'alpha' : 'beta', gpuVramBytes: gpuVramBytes ?? undefined }));
+      return ok(nodeView({ id, name: id === 'n1' ? 'alpha' : 'beta', gpuVramBytes: gpuVramBytes ?? undefined }));
     });
     await openSettings();
     const rows = await screen.findAllByTestId('node-settings-row');
