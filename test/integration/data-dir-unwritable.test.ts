@@ -46,9 +46,9 @@ async function startPlaneOn(dataDir: string) {
 }
 
 /**
- * Makes `dir` reject new files. chmod 555 is the real case, but root ignores folder permissions,
- * so when a write still succeeds (tests run as root here) the folder is replaced by a regular
- * file, which makes every write under it fail with ENOTDIR or EEXIST instead.
+ * Makes `dir` reject new files, with chmod 555 where that works. Root ignores folder permissions,
+ * so when a write still succeeds the folder is replaced by a regular file, which makes every
+ * write under it fail with ENOTDIR or EEXIST instead.
  */
 async function makeUnwritable(dir: string): Promise<'chmod' | 'file'> {
   await chmod(dir, 0o555);
@@ -93,7 +93,8 @@ describe('data folder that cannot be written', () => {
       expect(added.error.message).toContain('--data');
     }
     const listed = await plane.api.invoke('nodes:list', {});
-    expect(listed.ok && (listed.value as NodeView[])).toEqual([]);
+    expect(listed.ok).toBe(true);
+    expect(listed.ok ? (listed.value as NodeView[]) : undefined).toEqual([]);
   });
 
   it('rolls back nodes:update and nodes:remove', async () => {
@@ -120,7 +121,7 @@ describe('data folder that cannot be written', () => {
     const listed = await plane.api.invoke('nodes:list', {});
     expect(listed.ok && (listed.value as NodeView[]).map((view) => view.id)).toEqual([id]);
 
-    // The node survives a restart, because the file still holds it.
+    // The node survives a restart, because the file still contains it.
     if (way === 'file') {
       await rm(dataDir, { force: true });
       await mkdir(dataDir);
@@ -150,6 +151,7 @@ describe('data folder that cannot be written', () => {
     expect(added.ok).toBe(false);
     if (!added.ok) expect(added.error.message).toContain(`data folder ${dataDir} is not writable`);
     const listed = await plane.api.invoke('rpc:list', {});
-    expect(listed.ok && (listed.value as unknown[])).toEqual([]);
+    expect(listed.ok).toBe(true);
+    expect(listed.ok ? (listed.value as unknown[]) : undefined).toEqual([]);
   });
 });

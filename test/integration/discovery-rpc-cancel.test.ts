@@ -10,7 +10,7 @@ let endpoint = '';
 
 beforeAll(async () => {
   llamaServer = (await findLlamaBinaries()).llamaServer?.path;
-  // Accepts connections and never answers the RPC hello, so a device check waits until stopped.
+  // Accepts connections and never replies to the RPC hello, so a device check waits until stopped.
   silent = createServer((socket) => {
     sockets.push(socket);
     socket.on('error', () => undefined);

@@ -96,7 +96,7 @@ describe('relayResponse', () => {
     const node = createServer((req, res) => {
       req.resume();
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
-      // A long non-streamed answer reaches the gateway in many chunks; the counters are in the last.
+      // A long non-streamed body reaches the gateway in many chunks, and the counters are in the last.
       res.write(`{"model":"m","response":"${text}","done":true,`);
       setTimeout(() => res.end('"eval_count":42,"eval_duration":7000000}'), 20);
     });

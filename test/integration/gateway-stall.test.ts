@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { Ollama } from 'ollama';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { ControlPlane } from '../../electron/control/plane';
-import { addNode, cleanupHarness, startPlane } from './gateway-harness';
+import { findFreePort } from '../../electron/control/llamacpp/net';
+import { addNode, cleanupHarness, modelsDirWith, startPlane, tinyLlama } from './gateway-harness';
 
 /** An Ollama-shaped node that streams two lines of every generate and then goes silent. */
 class HangingNode {
@@ -93,5 +95,42 @@ describe('a node that stops sending mid-stream', () => {
     expect(plane.nodes.get(id)?.health).toBe('down');
     const outcome = await pending;
     expect(outcome.error).toContain('stopped answering health checks');
+  });
+
+  it('ends a frozen embedded node stream', async () => {
+    // A real embedded node in its own process, stopped with SIGSTOP in the middle of a stream.
+    const port = await findFreePort();
+    const args = ['--import', 'tsx', 'electron/cli/node.ts', '--port', String(port), '--models', await modelsDirWith(tinyLlama)];
+    const child = spawn(process.execPath, args, { stdio: 'ignore' });
+    closers.push(async () => {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+    });
+    const url = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 240; i++) {
+      if (await fetch(`${url}/api/version`).then((r) => r.ok, () => false)) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const plane: ControlPlane = await startPlane({
+      gatewayTuning: { streamStallMs: 60_000, downNodeStallMs: 500, stallCheckEveryMs: 100 },
+      health: { intervalMs: 300, probeTimeoutMs: 300, slowMs: 300, maxBackoffMs: 300 },
+    });
+    closers.push(() => plane.stop());
+    await addNode(plane, url, 'frozen');
+    const client = new Ollama({ host: plane.gateway.url()! });
+
+    let text = '';
+    let stopped = false;
+    let error = '';
+    try {
+      for await (const part of await client.generate({ model: tinyLlama, prompt: 'Once', stream: true, options: { num_predict: 100_000 } })) {
+        text += part.response;
+        if (!stopped && text.length > 20) stopped = child.kill('SIGSTOP');
+      }
+    } catch (caught) {
+      error = (caught as Error).message;
+    }
+    expect(stopped).toBe(true);
+    expect(error).toContain('stopped answering health checks');
   });
 });

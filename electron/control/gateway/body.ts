@@ -39,9 +39,9 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyOu
 }
 
 /**
- * Longest model name accepted. Ollama limits each part of a name (host, namespace, model, tag),
- * which together stay well under this, so a longer name can only be a mistake or an attack, and
- * it is not echoed whole into errors, logs and metrics.
+ * Maximum length of a model name. Ollama limits each part of a name (host, namespace, model, tag),
+ * and together they stay well under this. A longer name is rejected, so it is not echoed whole
+ * into errors, logs and metrics.
  */
 export const MAX_MODEL_NAME = 1024;
 

@@ -36,7 +36,7 @@ export class FleetViews {
     return this.psCache.value;
   }
 
-  /** Drops the cached `/api/ps` answer, after a request that may have loaded or unloaded a model. */
+  /** Drops the cached `/api/ps` response, after a request that may have loaded or unloaded a model. */
   invalidatePs(): void {
     this.psCache = undefined;
   }

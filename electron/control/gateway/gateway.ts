@@ -167,8 +167,8 @@ export class Gateway {
     if (this.origins.handle(req, res)) return;
 
     if (this.options.token !== undefined) {
-      const given = bearerToken(req);
-      if (!given || !secretsEqual(given, this.options.token)) {
+      const presented = bearerToken(req);
+      if (!presented || !secretsEqual(presented, this.options.token)) {
         req.resume();
         sendError(res, 401, 'unauthorized: send the gateway token as Authorization: Bearer <token>');
         return;
@@ -244,7 +244,7 @@ export class Gateway {
     const context = analysis.ok ? analysis.context : undefined;
     const unloads = asksToUnload(parsed.body.raw.keep_alive);
 
-    // The gateway already checked the browser origin, so the node sees a plain client.
+    // The gateway already checked the browser origin, so the node gets no Origin header.
     const headers = forwardableHeaders(req.headers, [
       'host',
       'origin',

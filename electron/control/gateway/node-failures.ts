@@ -33,7 +33,7 @@ export function failureStatus(failures: NodeFailure[], fallback: number): number
 }
 
 /**
- * Turns a fetch rejection into a message that says what happened on the wire, e.g.
+ * Turns a fetch rejection into a message that describes what happened on the wire, e.g.
  * `other side closed (UND_ERR_SOCKET)` or `connect ECONNREFUSED 127.0.0.1:9`.
  */
 export function describeRequestError(error: unknown, timeoutMs?: number): string {

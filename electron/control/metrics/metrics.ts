@@ -369,7 +369,7 @@ function isUnfinishedDecision(payload: unknown): boolean {
   return typeof payload === 'object' && payload !== null && (payload as { outcome?: unknown }).outcome === undefined;
 }
 
-/** Longest model label kept; a longer name is cut so one client cannot bloat every scrape. */
+/** Maximum length of a model label. A longer name is cut, so one client cannot bloat every scrape. */
 const MAX_MODEL_LABEL = 256;
 
 /** Returns a model name fit for a label: control characters other than line feeds removed, length capped. */

@@ -128,12 +128,12 @@ export class NodeRegistry {
     return entry ? this.view(entry) : undefined;
   }
 
-  /** The GPU memory the user entered for a node, in bytes, without building a whole view. */
+  /** Returns the GPU memory the user entered for a node, in bytes, without building a whole view. */
   gpuVramOf(id: string): number | undefined {
     return this.nodes.get(id)?.gpuVramBytes;
   }
 
-  /** The models a node had loaded at its last `/api/ps` read, without building a whole view. */
+  /** Returns the models a node had loaded at its last `/api/ps` read, without building a whole view. */
   loadedOf(id: string): readonly LoadedModel[] | undefined {
     return this.nodes.get(id)?.loaded;
   }

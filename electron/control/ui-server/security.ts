@@ -43,7 +43,7 @@ export function secretsEqual(presented: string, expected: string): boolean {
   return timingSafeEqual(presentedDigest, expectedDigest);
 }
 
-/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+/** Returns the token of an `Authorization: Bearer <token>` header, or undefined. */
 export function bearerToken(request: IncomingMessage): string | undefined {
   const header = request.headers.authorization;
   if (!header || !/^Bearer\s+/i.test(header)) return undefined;
