@@ -13,6 +13,7 @@ import type { NodeRegistry } from '../nodes/registry';
 import { sameModel } from '../ollama-store/model-name';
 import { PlacementController, type PlacementControllerOptions } from '../placement/controller';
 import { createClosedLoopRank } from '../scoring/router-adapter';
+import type { TaskType } from '../analysis/task-type';
 import { RingBuffer } from './ring-buffer';
 import { loadFit } from './score';
 import type { FinishedLease, Router } from './router';
@@ -179,7 +180,7 @@ export class ClosedLoop {
     }
     const taskType = request.taskType ?? 'chat';
     const before = this.learning.get(node.id, request.model, taskType);
-    if (learnsFrom(request) && (kind === 'ok' || countsAgainstModel(kind))) this.learn(node.id, request, result);
+    if (learnsFrom(request) && (kind === 'ok' || countsAgainstModel(kind))) this.learn(node.id, request, result, taskType);
     breaker.record({ ok: result.ok, status: result.status, error: result.error, latencyMs: result.latencyMs, expectedLatencyMs: expectedLatency(before, result.evalCount) });
     if (this.placementMayHaveChanged(request, node.id, result.ok)) {
       this.deps.onLoadedMayChange?.(node.id);
@@ -187,9 +188,8 @@ export class ClosedLoop {
     }
   }
 
-  private learn(nodeId: string, request: FinishedLease['request'], result: FinishedLease['result']): void {
+  private learn(nodeId: string, request: FinishedLease['request'], result: FinishedLease['result'], taskType: TaskType): void {
     const tokensPerSec = result.evalCount && result.evalDurationNs ? result.evalCount / (result.evalDurationNs / 1e9) : undefined;
-    const taskType = request.taskType ?? 'chat';
     this.learning.record({ nodeId, model: request.model, taskType, ok: result.ok, latencyMs: result.latencyMs, ttftMs: result.ttftMs, tokensPerSec });
     this.learning.saveSoon();
   }
@@ -261,7 +261,7 @@ export class ClosedLoop {
   }
 }
 
-/** True when a request ran the model, so its timing and outcome tell how the model performs on the node. */
+/** Returns true when a request ran the model, so its timing and outcome show how the model performs on the node. */
 function learnsFrom(request: FinishedLease['request']): boolean {
   return request.endpoint !== 'show' && request.taskType !== 'metadata';
 }
