@@ -610,10 +610,12 @@ describe('agent turn cancellation', () => {
 
       const second = makeService({ dataDir: dir });
       const restored = await second.get(running.id);
+      // The reload saves the repaired turn in the background, so it must finish before clean-up.
+      await second.close();
       expect(restored.turns[0].status).toBe('error');
       expect(restored.turns[0].steps[0].error).toContain('interrupted');
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 3 });
     }
   });
 });
